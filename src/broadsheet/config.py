@@ -1,0 +1,167 @@
+"""Every setting in one declarative table: name, environment variable, type, default, help.
+
+Settings are read once, at the entry point (CLI, web app factory, worker), into a frozen
+``Settings`` object that is passed down explicitly; no stage reads the environment itself.
+``broadsheet config show`` prints this table, and a test fails if a setting lacks help or a
+README row.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from broadsheet.errors import ConfigError
+
+ENV_PREFIX = "BROADSHEET_"
+
+
+def _default_data_dir() -> str:
+    return platformdirs.user_data_dir("broadsheet", appauthor=False)
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"not a boolean: {raw!r}")
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    type: str  # "str" | "int" | "float" | "bool" | "list"
+    default: Any
+    help: str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.name.upper()
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": _parse_bool,
+    "list": _parse_list,
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("data_dir", "str", None, "Folder for the database and caches (default: the user's data directory)."),
+    Setting("database_url", "str", None, "SQLAlchemy URL; default: SQLite file broadsheet.db in data_dir. postgresql+psycopg://... to scale out."),
+    Setting("host", "str", "127.0.0.1", "Address the web server binds to."),
+    Setting("port", "int", 8000, "Port the web server listens on."),
+    Setting("timezone", "str", "UTC", "IANA time zone in which pages show times (e.g. Asia/Kolkata)."),
+    Setting("user_agent", "str", "Broadsheet/0.1 (+https://github.com/broadsheet-news/broadsheet)", "User-Agent sent to publishers."),
+    Setting("connect_timeout", "float", 10.0, "Seconds to wait for a TCP/TLS connection."),
+    Setting("read_timeout", "float", 15.0, "Seconds to wait for any byte of a response."),
+    Setting("request_deadline", "float", 30.0, "Wall-clock seconds for a whole request, redirects included (stops slow drips)."),
+    Setting("max_body_bytes", "int", 10_000_000, "Largest response body accepted, after decompression."),
+    Setting("max_redirects", "int", 5, "Redirects followed before a fetch fails."),
+    Setting("allow_hosts", "list", (), "Hosts or networks (CIDR) fetched even though private or loopback, e.g. 127.0.0.1,10.0.0.0/8."),
+    Setting("fetch_workers", "int", 8, "Threads fetching feeds and pages in the in-process runner."),
+    Setting("poll_interval", "int", 900, "Seconds between two checks of a feed."),
+    Setting("error_backoff_max", "int", 86_400, "Longest wait, in seconds, before retrying a failing feed."),
+    Setting("max_attempts", "int", 5, "Attempts at an article before it is marked dead."),
+    Setting("lease_seconds", "int", 600, "How long a claimed feed or article stays leased to one worker."),
+    Setting("story_window_hours", "int", 72, "An article joins a story only if the story saw coverage within this many hours."),
+    Setting("story_threshold", "float", 0.35, "Minimum headline+lead similarity for an article to join a story."),
+    Setting("log_level", "str", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: str
+    database_url: str
+    host: str
+    port: int
+    timezone: str
+    user_agent: str
+    connect_timeout: float
+    read_timeout: float
+    request_deadline: float
+    max_body_bytes: int
+    max_redirects: int
+    allow_hosts: tuple[str, ...]
+    fetch_workers: int
+    poll_interval: int
+    error_backoff_max: int
+    max_attempts: int
+    lease_seconds: int
+    story_window_hours: int
+    story_threshold: float
+    log_level: str
+
+    @classmethod
+    def load(
+        cls, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Defaults, then ``BROADSHEET_*`` environment variables, then explicit overrides."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            value = setting.default
+            raw = env.get(setting.env)
+            if raw is not None and raw != "":
+                try:
+                    value = _PARSERS[setting.type](raw)
+                except ValueError as exc:
+                    raise ConfigError(f"{setting.env}: {exc}") from exc
+            values[setting.name] = value
+        for name, value in overrides.items():
+            if name not in _BY_NAME:
+                raise ConfigError(f"unknown setting {name!r}")
+            if value is not None:
+                values[name] = value
+        if not values["data_dir"]:
+            values["data_dir"] = _default_data_dir()
+        if not values["database_url"]:
+            path = Path(values["data_dir"]) / "broadsheet.db"
+            values["database_url"] = f"sqlite:///{path}"
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"BROADSHEET_TIMEZONE: unknown time zone {self.timezone!r}") from exc
+        for name in ("connect_timeout", "read_timeout", "request_deadline", "max_body_bytes",
+                     "max_attempts", "lease_seconds", "fetch_workers", "poll_interval"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be positive")
+        if not 0 < self.story_threshold < 1:
+            raise ConfigError(f"{ENV_PREFIX}STORY_THRESHOLD must be between 0 and 1")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def rows(self) -> list[tuple[Setting, Any]]:
+        """Each setting with its current value, secrets masked, for ``config show``."""
+        return [
+            (s, "********" if s.secret and getattr(self, s.name) else getattr(self, s.name))
+            for s in SETTINGS
+        ]

@@ -1,0 +1,110 @@
+"""Plain data passed between the pipeline stages, the services and the storage layer.
+
+Nothing here knows about HTTP, SQL or HTML: these are the nouns of the pipeline. Times are always
+timezone-aware; the pipeline never produces a naive datetime.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Stage(enum.StrEnum):
+    """Where an article is in the pipeline. The database is the queue: a worker claims rows by stage.
+
+    ``discovered``: seen in a feed, page not fetched yet. ``extracted``: clean text stored.
+    ``clustered``: placed in a story (final). ``dead``: gave up after the maximum attempts.
+    """
+
+    DISCOVERED = "discovered"
+    EXTRACTED = "extracted"
+    CLUSTERED = "clustered"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A completed HTTP exchange, after redirects, with the body decoded to bytes (capped)."""
+
+    url: str  # the final URL, after redirects
+    status: int
+    content: bytes
+    content_type: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One item of a feed, as the publisher describes it (before its page is fetched)."""
+
+    url: str
+    title: str
+    guid: str | None = None
+    summary: str = ""
+    content_html: str = ""  # the feed's own full content, when it carries one
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+    image_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    title: str
+    site_url: str | None
+    entries: tuple[FeedEntry, ...]
+    language: str | None = None
+    websub_hub: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractedArticle:
+    """An article page reduced to clean text, safe display HTML and metadata."""
+
+    title: str
+    text: str  # paragraphs joined by blank lines
+    paragraphs: tuple[str, ...]
+    html: str  # sanitized display HTML
+    authors: tuple[str, ...] = ()
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    image_url: str | None = None
+    description: str | None = None
+    section: str | None = None
+    language: str | None = None
+    canonical_url: str | None = None
+    site_name: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoryCandidate:
+    """What story clustering knows about one article: plain data, no storage rows."""
+
+    article_id: str
+    title: str
+    lead: str
+    published_at: datetime
+    source_id: int
+
+
+@dataclass(slots=True)
+class Progress:
+    """Counts the runner reports to the terminal and to the web status endpoint."""
+
+    feeds_total: int = 0
+    feeds_polled: int = 0
+    feeds_failed: int = 0
+    articles_discovered: int = 0
+    articles_extracted: int = 0
+    articles_failed: int = 0
+    stories: int = 0
+    errors: list[str] = field(default_factory=list)
