@@ -12,7 +12,7 @@ from datetime import datetime
 
 
 class Stage(enum.StrEnum):
-    """Where an article is in the pipeline. The database is the queue: a worker claims rows by stage.
+    """Where an article is in the pipeline. The database is the queue: workers claim by stage.
 
     ``discovered``: seen in a feed, page not fetched yet. ``extracted``: clean text stored.
     ``clustered``: placed in a story (final). ``dead``: gave up after the maximum attempts.

@@ -1,0 +1,54 @@
+"""Publishers: one row per site, shared by its feeds and articles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from broadsheet.storage.schema import articles, sources
+from broadsheet.storage.upsert import insert_ignoring_conflicts
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    id: int
+    slug: str
+    name: str
+    site_url: str | None
+
+
+def ensure(conn: Connection, *, slug: str, name: str, site_url: str | None, now: datetime) -> int:
+    """The id of the source with this slug, created if new (the first name given wins)."""
+    insert_ignoring_conflicts(
+        conn,
+        sources,
+        [{"slug": slug, "name": name, "site_url": site_url, "created_at": now}],
+        ["slug"],
+    )
+    source_id = conn.execute(sa.select(sources.c.id).where(sources.c.slug == slug)).scalar_one()
+    return int(source_id)
+
+
+def rename(conn: Connection, source_id: int, name: str) -> None:
+    conn.execute(sa.update(sources).where(sources.c.id == source_id).values(name=name))
+
+
+def get_by_slug(conn: Connection, slug: str) -> SourceRow | None:
+    row = conn.execute(sa.select(sources).where(sources.c.slug == slug)).first()
+    return SourceRow(row.id, row.slug, row.name, row.site_url) if row else None
+
+
+def all_with_counts(conn: Connection) -> list[tuple[SourceRow, int]]:
+    count = sa.func.count(articles.c.id)
+    query = (
+        sa.select(sources, count.label("n"))
+        .outerjoin(articles, articles.c.source_id == sources.c.id)
+        .group_by(sources.c.id)
+        .order_by(sources.c.name)
+    )
+    return [
+        (SourceRow(r.id, r.slug, r.name, r.site_url), int(r.n)) for r in conn.execute(query)
+    ]
