@@ -1,0 +1,89 @@
+"""The pipeline: leaf stages over plain data, and the units of work composed from them.
+
+Each stage module is a plain function over ``broadsheet.models`` data and never touches the
+database. The functions here compose the stages into the units a worker runs:
+
+- ``poll_feed``: fetch (conditional GET) and parse one feed;
+- ``process_article``: fetch a page, extract, clean and sanitize it, falling back to the feed's
+  own content when the page cannot be had;
+- ``article_record``: what of an entry the database keeps before its page is fetched.
+
+``broadsheet.services.ingest`` is the one caller: it claims rows, calls one unit, and commits the
+result together with the move to the next stage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from broadsheet.errors import BroadsheetError, ExtractionError, FetchError
+from broadsheet.models import ExtractedArticle, FeedEntry, FetchResult, ParsedFeed
+from broadsheet.pipeline.extract import extract_article
+from broadsheet.pipeline.feeds import parse_feed
+from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.urls import article_id, canonicalize_url
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPoll:
+    """The outcome of one successful poll: ``feed`` is None when the feed did not change (304)."""
+
+    response: FetchResult
+    feed: ParsedFeed | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRecord:
+    """An entry reduced to the identity and text Broadsheet keeps before fetching its page."""
+
+    id: str
+    url: str  # canonical
+    entry: FeedEntry
+
+
+def poll_feed(
+    fetcher: Fetcher, url: str, *, etag: str | None = None, last_modified: str | None = None
+) -> FeedPoll:
+    response = fetcher.get(url, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT)
+    if response.not_modified:
+        return FeedPoll(response, None)
+    return FeedPoll(response, parse_feed(response.content, url=response.url))
+
+
+def article_record(entry: FeedEntry) -> EntryRecord:
+    canonical = canonicalize_url(entry.url)
+    return EntryRecord(id=article_id(canonical), url=canonical, entry=entry)
+
+
+def process_article(
+    fetcher: Fetcher, link: str, *, feed_content: str = ""
+) -> ExtractedArticle:
+    """Fetch and extract one article. When the page fails (fetch error, or no article found in
+    it) but the feed carried the full text, that text is used instead; otherwise the page's
+    error is raised so that the caller records it."""
+    try:
+        response = fetcher.get(link, accept=PAGE_ACCEPT)
+        return extract_article(response.content, response.url)
+    except (FetchError, ExtractionError) as page_error:
+        if not feed_content.strip():
+            raise
+        try:
+            return extract_article(_wrap(feed_content), link)
+        except BroadsheetError:
+            raise page_error from None
+
+
+def content_hash(text: str) -> str:
+    """Hash of the whitespace-normalised text: exact duplicates share it."""
+    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def _wrap(fragment: str) -> str:
+    return f"<html><body><article>{fragment}</article></body></html>"

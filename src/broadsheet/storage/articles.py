@@ -252,3 +252,11 @@ def in_stories(conn: Connection, story_ids: Sequence[int]) -> list[ArticleRow]:
 def count_by_stage(conn: Connection) -> dict[str, int]:
     query = sa.select(articles.c.stage, sa.func.count()).group_by(articles.c.stage)
     return {stage: int(n) for stage, n in conn.execute(query)}
+
+
+def many(conn: Connection, ids: Sequence[str]) -> list[ArticleRow]:
+    """The shown articles among ``ids``, in the order given."""
+    if not ids:
+        return []
+    rows = {r.id: _row(r) for r in conn.execute(_select().where(_SHOWN, articles.c.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows]

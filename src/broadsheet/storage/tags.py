@@ -56,3 +56,17 @@ def get_by_slug(conn: Connection, slug: str) -> TagRow | None:
 def article_ids(conn: Connection, tag_id: int, *, limit: int) -> list[str]:
     query = sa.select(article_tags.c.article_id).where(article_tags.c.tag_id == tag_id)
     return list(conn.execute(query.limit(limit)).scalars())
+
+
+def sharing(conn: Connection, article_id: str, *, limit: int) -> list[str]:
+    """Other articles ranked by how many tags they share with this one."""
+    mine = sa.select(article_tags.c.tag_id).where(article_tags.c.article_id == article_id)
+    shared = sa.func.count().label("shared")
+    query = (
+        sa.select(article_tags.c.article_id, shared)
+        .where(article_tags.c.tag_id.in_(mine), article_tags.c.article_id != article_id)
+        .group_by(article_tags.c.article_id)
+        .order_by(shared.desc(), article_tags.c.article_id)
+        .limit(limit)
+    )
+    return [r.article_id for r in conn.execute(query)]

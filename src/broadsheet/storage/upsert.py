@@ -23,7 +23,7 @@ def insert_ignoring_conflicts(
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     else:  # pragma: no cover - only the two engines above are supported
         raise NotImplementedError(name)
-    inserted = 0
-    for row in rows:  # one by one: rowcount of a multi-row insert is unreliable across drivers
-        inserted += conn.execute(stmt, row).rowcount
-    return inserted
+    # RETURNING tells which rows were really inserted; rowcount does not on every driver
+    # (psycopg reports the implicit RETURNING of the primary key even when nothing was inserted).
+    stmt = stmt.returning(*table.primary_key.columns)
+    return sum(len(conn.execute(stmt, row).all()) for row in rows)

@@ -1,0 +1,267 @@
+"""The orchestrator of ingestion: moves feeds and articles through the stages.
+
+Every step has the same shape, so that any runner (the in-process one, Celery workers later) can
+call it and a crash anywhere loses nothing:
+
+1. claim rows with a lease (a short transaction);
+2. run one pipeline unit outside any transaction (network and CPU work);
+3. commit the result and the move to the next stage in one transaction, only if the lease is
+   still ours.
+
+A crash between 1 and 3 leaves a lease that expires; the row is claimed again. Articles are
+keyed by the hash of their canonical URL and inserted with ON CONFLICT DO NOTHING, so polling a
+feed twice, or re-running after a crash, never duplicates an article.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from broadsheet import pipeline
+from broadsheet.config import Settings
+from broadsheet.errors import BroadsheetError, HTTPStatusError
+from broadsheet.models import ExtractedArticle, Stage
+from broadsheet.pipeline.cluster import StoryGrouper
+from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.tags import hashtags
+from broadsheet.storage import Database
+from broadsheet.storage import articles as article_store
+from broadsheet.storage import feeds as feed_store
+from broadsheet.storage import stories as story_store
+from broadsheet.storage import tags as tag_store
+from broadsheet.storage.articles import ArticleClaim, NewArticle
+from broadsheet.storage.feeds import FeedClaim
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    feed_id: int
+    new_articles: int = 0
+    not_modified: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractOutcome:
+    article_id: str
+    ok: bool
+    error: str | None = None
+    dead: bool = False
+
+
+class Ingestor:
+    """Runs the ingestion stages against one database with one HTTP client."""
+
+    def __init__(
+        self, db: Database, fetcher: Fetcher, settings: Settings, *, clock: Clock = utcnow
+    ) -> None:
+        self.db = db
+        self.fetcher = fetcher
+        self.settings = settings
+        self.clock = clock
+        self._grouper: StoryGrouper | None = None
+        self._grouper_loaded_at: datetime | None = None
+
+    # -- feeds ---------------------------------------------------------------------------------
+
+    def claim_feeds(self, limit: int) -> list[FeedClaim]:
+        with self.db.begin() as conn:
+            return feed_store.claim_due(
+                conn, now=self.clock(), limit=limit, lease_seconds=self.settings.lease_seconds
+            )
+
+    def poll(self, claim: FeedClaim) -> PollOutcome:
+        """Poll one claimed feed; store what it announces and its validators in one commit."""
+        try:
+            result = pipeline.poll_feed(
+                self.fetcher, claim.url, etag=claim.etag, last_modified=claim.last_modified
+            )
+        except BroadsheetError as exc:
+            self._feed_failed(claim, exc)
+            return PollOutcome(claim.id, error=f"{exc.kind}: {exc}")
+
+        now = self.clock()
+        next_check = now + timedelta(seconds=claim.interval_seconds)
+        if result.feed is None:  # 304: nothing new, validators unchanged
+            with self.db.begin() as conn:
+                feed_store.record_success(
+                    conn, claim, now=now, next_check_at=next_check,
+                    etag=result.response.etag or claim.etag,
+                    last_modified=result.response.last_modified or claim.last_modified,
+                )
+            return PollOutcome(claim.id, not_modified=True)
+
+        records = [pipeline.article_record(e) for e in result.feed.entries]
+        new = [
+            NewArticle(
+                id=r.id, url=r.url, link=r.entry.url, source_id=claim.source_id,
+                feed_id=claim.id, guid=r.entry.guid, title=r.entry.title or r.url,
+                authors=r.entry.authors, summary=r.entry.summary,
+                feed_content=r.entry.content_html, published_at=r.entry.published_at,
+                image_url=r.entry.image_url, keywords=r.entry.tags,
+            )
+            for r in records
+        ]
+        with self.db.begin() as conn:
+            inserted = article_store.insert_discovered(conn, new, now=now)
+            kept = feed_store.record_success(
+                conn, claim, now=now, next_check_at=next_check, etag=result.response.etag,
+                last_modified=result.response.last_modified, title=result.feed.title,
+                websub_hub=result.feed.websub_hub,
+            )
+            if not kept:  # our lease was taken over: let the new holder store this poll
+                conn.rollback()
+                return PollOutcome(claim.id, error="lease lost")
+        return PollOutcome(claim.id, new_articles=inserted)
+
+    def _feed_failed(self, claim: FeedClaim, exc: BroadsheetError) -> None:
+        now = self.clock()
+        backoff = min(
+            claim.interval_seconds * 2 ** min(claim.error_count + 1, 16),
+            self.settings.error_backoff_max,
+        )
+        if isinstance(exc, HTTPStatusError) and exc.retry_after:
+            backoff = max(backoff, int(exc.retry_after))
+        log.warning("feed %s failed: %s: %s", claim.url, exc.kind, exc)
+        with self.db.begin() as conn:
+            feed_store.record_failure(
+                conn, claim, now=now, next_check_at=now + timedelta(seconds=backoff),
+                kind=exc.kind, message=str(exc),
+            )
+
+    # -- articles ------------------------------------------------------------------------------
+
+    def claim_articles(self, stage: Stage, limit: int) -> list[ArticleClaim]:
+        with self.db.begin() as conn:
+            return article_store.claim(
+                conn, stage, now=self.clock(), limit=limit,
+                lease_seconds=self.settings.lease_seconds,
+            )
+
+    def extract(self, claim: ArticleClaim) -> ExtractOutcome:
+        """Fetch and extract one claimed article; commit it and its tags, or record the error."""
+        with self.db.begin() as conn:
+            link, feed_title, feed_content = article_store.feed_content(conn, claim.id)
+        try:
+            article = pipeline.process_article(self.fetcher, link, feed_content=feed_content)
+        except BroadsheetError as exc:
+            return self._article_failed(claim, f"{exc.kind}: {exc}")
+        except Exception as exc:  # a bug in a stage must not kill the runner: record it
+            log.exception("unexpected error extracting %s", link)
+            return self._article_failed(claim, f"internal: {type(exc).__name__}: {exc}")
+
+        now = self.clock()
+        with self.db.begin() as conn:
+            current = article_store.get(conn, claim.id)
+            values = _extracted_values(article, feed_title=feed_title)
+            # what the page does not say, the feed may have said: keep the feed's value
+            if not article.published_at:
+                values.pop("published_at")
+                values.pop("published_offset")
+            if not article.keywords:
+                values.pop("keywords")
+            if not article_store.save_extracted(conn, claim, values, now=now):
+                conn.rollback()
+                return ExtractOutcome(claim.id, ok=False, error="lease lost")
+            keywords = list(article.keywords) or list(current.keywords if current else ())
+            tag_store.tag_article(conn, claim.id, hashtags(keywords))
+        return ExtractOutcome(claim.id, ok=True)
+
+    def _article_failed(self, claim: ArticleClaim, error: str) -> ExtractOutcome:
+        retry_in = timedelta(seconds=min(60 * 2 ** claim.attempts, 6 * 3600))
+        log.warning("article %s failed (attempt %d): %s", claim.id, claim.attempts, error)
+        with self.db.begin() as conn:
+            dead = article_store.record_failure(
+                conn, claim, error=error, now=self.clock(), retry_in=retry_in,
+                max_attempts=self.settings.max_attempts,
+            )
+        return ExtractOutcome(claim.id, ok=False, error=error, dead=dead)
+
+    # -- stories -------------------------------------------------------------------------------
+
+    def cluster_pending(self, limit: int = 200) -> int:
+        """Place extracted articles into stories, oldest first. One clusterer at a time: the
+        runner calls this from a single thread (scale-out takes an advisory lock)."""
+        placed = 0
+        while claims := self.claim_articles(Stage.EXTRACTED, limit):
+            grouper = self._window_grouper()
+            try:
+                placed += self._place(grouper, claims)
+            except BaseException:
+                self._grouper = None  # memory may now disagree with the rolled-back database
+                raise
+        return placed
+
+    def _place(self, grouper: StoryGrouper, claims: list[ArticleClaim]) -> int:
+        placed = 0
+        with self.db.begin() as conn:
+            inputs = {r.id: r for r in article_store.cluster_inputs(conn, [c.id for c in claims])}
+            ordered = sorted(
+                claims, key=lambda c: inputs[c.id].published_at or inputs[c.id].discovered_at
+            )
+            for claim in ordered:
+                row = inputs[claim.id]
+                at = row.published_at or row.discovered_at
+                lead = story_store.lead_of(row.description, row.text)
+                story_id = grouper.place(title=row.title, lead=lead, at=at)
+                if story_id is None:
+                    story_id = story_store.create(conn, title=row.title, seen_at=at,
+                                                  now=self.clock())
+                if not article_store.set_story(conn, claim, story_id):
+                    continue
+                grouper.add(story_id, claim.id, title=row.title, lead=lead, at=at)
+                story_store.refresh(conn, story_id, title=grouper.representative_title(story_id))
+                placed += 1
+        return placed
+
+    def story_count(self) -> int:
+        with self.db.begin() as conn:
+            return story_store.count(conn)
+
+    def _window_grouper(self) -> StoryGrouper:
+        """The open window, loaded from storage once and then kept up to date in memory."""
+        now = self.clock()
+        window = timedelta(hours=self.settings.story_window_hours)
+        stale = self._grouper_loaded_at is None or now - self._grouper_loaded_at > window / 4
+        if self._grouper is None or stale:
+            grouper = StoryGrouper(threshold=self.settings.story_threshold, window=window)
+            with self.db.begin() as conn:
+                for m in story_store.window(conn, since=now - 2 * window):
+                    grouper.add(m.story_id, m.article_id, title=m.title, lead=m.lead,
+                                at=m.published_at)
+            self._grouper, self._grouper_loaded_at = grouper, now
+        return self._grouper
+
+
+def _extracted_values(article: ExtractedArticle, *, feed_title: str) -> dict[str, object]:
+    offset = None
+    if article.published_at is not None:
+        delta = article.published_at.utcoffset()
+        offset = int(delta.total_seconds() // 60) if delta is not None else None
+    return {
+        "title": article.title or feed_title,
+        "text": article.text,
+        "html": article.html,
+        "authors": list(article.authors),
+        "image_url": article.image_url,
+        "description": article.description,
+        "section": article.section,
+        "language": article.language,
+        "site_name": article.site_name,
+        "keywords": list(article.keywords),
+        "published_at": article.published_at,
+        "published_offset": offset,
+        "updated_at": article.updated_at,
+        "content_hash": pipeline.content_hash(article.text),
+    }

@@ -1,0 +1,45 @@
+"""What every entry point opens first: settings, the migrated database, the HTTP client."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from types import TracebackType
+
+from broadsheet.config import Settings
+from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.services.ingest import Ingestor
+from broadsheet.storage import Database
+
+
+@dataclass(slots=True)
+class Runtime:
+    settings: Settings
+    db: Database
+    fetcher: Fetcher
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        db = Database(settings.database_url)
+        if migrate:
+            db.migrate()
+        return cls(settings, db, Fetcher.from_settings(settings))
+
+    def ingestor(self) -> Ingestor:
+        return Ingestor(self.db, self.fetcher, self.settings)
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.db.dispose()
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

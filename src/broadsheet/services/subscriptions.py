@@ -1,0 +1,114 @@
+"""Use cases around feeds: subscribe (with discovery), list, OPML import and export."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from broadsheet.config import Settings
+from broadsheet.errors import NotAFeed
+from broadsheet.models import ParsedFeed
+from broadsheet.pipeline import FEED_ACCEPT
+from broadsheet.pipeline.feeds import find_feed_links, parse_feed
+from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.opml import Subscription, parse_opml, render_opml
+from broadsheet.pipeline.tags import slugify
+from broadsheet.pipeline.urls import host_of
+from broadsheet.storage import Database
+from broadsheet.storage import feeds as feed_store
+from broadsheet.storage import sources as source_store
+from broadsheet.storage.feeds import FeedRow
+
+# "BBC News - World", "The Ledger | Top stories", "Courier: Latest": the publisher comes first.
+_TITLE_TAIL = re.compile(r"\s+(?:[-–—|:»]\s+).*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    feed: FeedRow
+    created: bool
+
+
+def publisher_name(feed_title: str | None, url: str) -> str:
+    title = (feed_title or "").strip()
+    name = _TITLE_TAIL.sub("", title).strip() or title
+    return name or host_of(url) or url
+
+
+def subscribe(
+    db: Database,
+    settings: Settings,
+    *,
+    url: str,
+    now: datetime,
+    title: str | None = None,
+    site_url: str | None = None,
+    category: str | None = None,
+) -> Added:
+    name = publisher_name(title, site_url or url)
+    with db.begin() as conn:
+        source_id = source_store.ensure(
+            conn, slug=slugify(name) or "source", name=name, site_url=site_url, now=now
+        )
+        feed_id, created = feed_store.add(
+            conn, url=url, source_id=source_id, interval_seconds=settings.poll_interval,
+            now=now, title=title, category=category,
+        )
+        row = feed_store.get(conn, feed_id)
+    assert row is not None
+    return Added(row, created)
+
+
+def discover(fetcher: Fetcher, url: str) -> list[tuple[str, ParsedFeed]]:
+    """The feeds at ``url``: the URL itself if it is a feed, else those its page links to."""
+    response = fetcher.get(url, accept=FEED_ACCEPT)
+    try:
+        return [(response.url, parse_feed(response.content, url=response.url))]
+    except NotAFeed:
+        links = find_feed_links(response.content, response.url)
+        if not links:
+            raise NotAFeed(f"no feed at {url} and none linked from it") from None
+    found = []
+    for link in links:
+        feed = fetcher.get(link, accept=FEED_ACCEPT)
+        found.append((feed.url, parse_feed(feed.content, url=feed.url)))
+    return found
+
+
+def add(
+    db: Database, fetcher: Fetcher, settings: Settings, url: str, *, now: datetime,
+    category: str | None = None,
+) -> list[Added]:
+    """Subscribe to the feed at ``url``, or to every feed its page links to."""
+    return [
+        subscribe(
+            db, settings, url=feed_url, now=now, title=parsed.title, site_url=parsed.site_url,
+            category=category,
+        )
+        for feed_url, parsed in discover(fetcher, url)
+    ]
+
+
+def import_opml(db: Database, settings: Settings, content: bytes, *, now: datetime) -> list[Added]:
+    return [
+        subscribe(
+            db, settings, url=s.url, now=now, title=s.title, site_url=s.site_url,
+            category=s.category,
+        )
+        for s in parse_opml(content)
+    ]
+
+
+def export_opml(db: Database) -> bytes:
+    with db.begin() as conn:
+        rows = feed_store.all_feeds(conn)
+    return render_opml(
+        Subscription(url=f.url, title=f.title or f.source_name, category=f.category)
+        for f in rows
+    )
+
+
+def list_feeds(db: Database) -> list[FeedRow]:
+    with db.begin() as conn:
+        return feed_store.all_feeds(conn)
