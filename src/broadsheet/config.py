@@ -80,7 +80,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_attempts", "int", 5, "Attempts at an article before it is marked dead."),
     Setting("lease_seconds", "int", 600, "How long a claimed feed or article stays leased to one worker."),
     Setting("story_window_hours", "int", 72, "An article joins a story only if the story saw coverage within this many hours."),
-    Setting("story_threshold", "float", 0.35, "Minimum headline+lead similarity for an article to join a story."),
+    Setting("story_threshold", "float", 0.15, "Minimum headline+lead similarity for an article to join a story."),
     Setting("log_level", "str", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )
 
