@@ -13,6 +13,7 @@ test: $(STAMP) lint unit  ## install, lint, type-check and run every test
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 unit: $(STAMP)

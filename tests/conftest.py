@@ -35,7 +35,10 @@ def _postgres_unavailable() -> str | None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings.load(
-        env={}, data_dir=str(tmp_path), allow_hosts=("127.0.0.1",), request_deadline=10.0,
+        env={},
+        data_dir=str(tmp_path),
+        allow_hosts=("127.0.0.1",),
+        request_deadline=10.0,
         fetch_workers=4,
     )
 

@@ -99,7 +99,10 @@ def demo(host: str, port: int, publishers_port: int) -> None:
     for stale in data_dir.glob("demo.db*"):  # every demo starts from an empty desk
         stale.unlink()
     settings = base.replace(
-        host=host, port=port, data_dir=str(data_dir), database_url=f"sqlite:///{database}",
+        host=host,
+        port=port,
+        data_dir=str(data_dir),
+        database_url=f"sqlite:///{database}",
         allow_hosts=(*base.allow_hosts, "127.0.0.1"),
     )
     with SamplePublishers(port=publishers_port) as publishers:
@@ -158,8 +161,9 @@ def feeds_add(url: str, category: str | None) -> None:
         except BroadsheetError as exc:
             raise click.ClickException(f"{exc.kind}: {exc}") from exc
     for a in added:
-        click.echo(f"{'added' if a.created else 'already subscribed'}: {a.feed.url} "
-                   f"({a.feed.source_name})")
+        click.echo(
+            f"{'added' if a.created else 'already subscribed'}: {a.feed.url} ({a.feed.source_name})"
+        )
 
 
 @feeds.command("list")
@@ -254,4 +258,3 @@ def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(type(value).__name__)
-

@@ -62,25 +62,76 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
 }
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", "str", None, "Folder for the database and caches (default: the user's data directory)."),
-    Setting("database_url", "str", None, "SQLAlchemy URL; default: SQLite file broadsheet.db in data_dir. postgresql+psycopg://... to scale out."),
+    Setting(
+        "data_dir",
+        "str",
+        None,
+        "Folder for the database and caches (default: the user's data directory).",
+    ),
+    Setting(
+        "database_url",
+        "str",
+        None,
+        "SQLAlchemy URL; default: SQLite file broadsheet.db in data_dir. postgresql+psycopg://... to scale out.",
+    ),
     Setting("host", "str", "127.0.0.1", "Address the web server binds to."),
     Setting("port", "int", 8000, "Port the web server listens on."),
-    Setting("timezone", "str", "UTC", "IANA time zone in which pages show times (e.g. Asia/Kolkata)."),
-    Setting("user_agent", "str", "Broadsheet/0.1 (+https://github.com/broadsheet-news/broadsheet)", "User-Agent sent to publishers."),
+    Setting(
+        "timezone", "str", "UTC", "IANA time zone in which pages show times (e.g. Asia/Kolkata)."
+    ),
+    Setting(
+        "user_agent",
+        "str",
+        "Broadsheet/0.1 (+https://github.com/broadsheet-news/broadsheet)",
+        "User-Agent sent to publishers.",
+    ),
     Setting("connect_timeout", "float", 10.0, "Seconds to wait for a TCP/TLS connection."),
     Setting("read_timeout", "float", 15.0, "Seconds to wait for any byte of a response."),
-    Setting("request_deadline", "float", 30.0, "Wall-clock seconds for a whole request, redirects included (stops slow drips)."),
-    Setting("max_body_bytes", "int", 10_000_000, "Largest response body accepted, after decompression."),
+    Setting(
+        "request_deadline",
+        "float",
+        30.0,
+        "Wall-clock seconds for a whole request, redirects included (stops slow drips).",
+    ),
+    Setting(
+        "max_body_bytes", "int", 10_000_000, "Largest response body accepted, after decompression."
+    ),
     Setting("max_redirects", "int", 5, "Redirects followed before a fetch fails."),
-    Setting("allow_hosts", "list", (), "Hosts or networks (CIDR) fetched even though private or loopback, e.g. 127.0.0.1,10.0.0.0/8."),
-    Setting("fetch_workers", "int", 8, "Threads fetching feeds and pages in the in-process runner."),
+    Setting(
+        "allow_hosts",
+        "list",
+        (),
+        "Hosts or networks (CIDR) fetched even though private or loopback, e.g. 127.0.0.1,10.0.0.0/8.",
+    ),
+    Setting(
+        "fetch_workers", "int", 8, "Threads fetching feeds and pages in the in-process runner."
+    ),
     Setting("poll_interval", "int", 900, "Seconds between two checks of a feed."),
-    Setting("error_backoff_max", "int", 86_400, "Longest wait, in seconds, before retrying a failing feed."),
+    Setting(
+        "error_backoff_max",
+        "int",
+        86_400,
+        "Longest wait, in seconds, before retrying a failing feed.",
+    ),
     Setting("max_attempts", "int", 5, "Attempts at an article before it is marked dead."),
-    Setting("lease_seconds", "int", 600, "How long a claimed feed or article stays leased to one worker."),
-    Setting("story_window_hours", "int", 72, "An article joins a story only if the story saw coverage within this many hours."),
-    Setting("story_threshold", "float", 0.15, "Minimum headline+lead similarity for an article to join a story."),
+    Setting(
+        "lease_seconds",
+        "int",
+        600,
+        "How long a claimed feed or article stays leased to one worker.",
+    ),
+    Setting(
+        "story_window_hours",
+        "int",
+        72,
+        "An article joins a story only if the story saw coverage within this many hours.",
+    ),
+    Setting(
+        "story_threshold",
+        "float",
+        0.15,
+        "Minimum headline+lead similarity for an article to join a story.",
+    ),
     Setting("log_level", "str", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )
 
@@ -111,9 +162,7 @@ class Settings:
     log_level: str
 
     @classmethod
-    def load(
-        cls, env: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def load(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``BROADSHEET_*`` environment variables, then explicit overrides."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
@@ -145,8 +194,16 @@ class Settings:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ConfigError(f"BROADSHEET_TIMEZONE: unknown time zone {self.timezone!r}") from exc
-        for name in ("connect_timeout", "read_timeout", "request_deadline", "max_body_bytes",
-                     "max_attempts", "lease_seconds", "fetch_workers", "poll_interval"):
+        for name in (
+            "connect_timeout",
+            "read_timeout",
+            "request_deadline",
+            "max_body_bytes",
+            "max_attempts",
+            "lease_seconds",
+            "fetch_workers",
+            "poll_interval",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be positive")
         if not 0 < self.story_threshold < 1:

@@ -80,7 +80,7 @@ def _bcubed(pred: list[object], gold: list[object]) -> float:
         by_pred[p].add(i)
         by_gold[g].add(i)
     precision = recall = 0.0
-    for i, (p, g) in enumerate(zip(pred, gold, strict=True)):
+    for p, g in zip(pred, gold, strict=True):
         common = len(by_pred[p] & by_gold[g])
         precision += common / len(by_pred[p])
         recall += common / len(by_gold[g])
@@ -139,8 +139,11 @@ def test_site_pages_as_a_reader_sees_them(runtime: Runtime, publishers: SamplePu
             detail = client.get(f"/api/v1/articles/{item['id']}").json()
             assert detail["paragraphs"] and detail["text"]
         # related articles carry the publisher and a relative time
-        story_article = next(i for i in listing["items"]
-                             if client.get(f"/api/v1/articles/{i['id']}").json()["related"])
+        story_article = next(
+            i
+            for i in listing["items"]
+            if client.get(f"/api/v1/articles/{i['id']}").json()["related"]
+        )
         page = client.get(f"/articles/{story_article['id']}").text
         related = page.split('id="related"', 1)[1]
         assert re.search(r"(\d+ (minute|hour|day)s? ago|just now)</time>", related)
@@ -150,5 +153,10 @@ def test_site_pages_as_a_reader_sees_them(runtime: Runtime, publishers: SamplePu
 
 
 def _escape(text: str) -> str:
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&#34;").replace("'", "&#39;"))
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&#34;")
+        .replace("'", "&#39;")
+    )

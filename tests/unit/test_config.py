@@ -17,17 +17,26 @@ def test_defaults_need_no_configuration(tmp_path: Path) -> None:
 
 
 def test_environment_and_overrides() -> None:
-    env = {"BROADSHEET_PORT": "9000", "BROADSHEET_ALLOW_HOSTS": "127.0.0.1, 10.0.0.0/8",
-           "BROADSHEET_TIMEZONE": "Asia/Kolkata"}
+    env = {
+        "BROADSHEET_PORT": "9000",
+        "BROADSHEET_ALLOW_HOSTS": "127.0.0.1, 10.0.0.0/8",
+        "BROADSHEET_TIMEZONE": "Asia/Kolkata",
+    }
     s = Settings.load(env=env, port=9001)
-    assert (s.port, s.allow_hosts, s.timezone) == (9001, ("127.0.0.1", "10.0.0.0/8"), "Asia/Kolkata")
+    assert (s.port, s.allow_hosts, s.timezone) == (
+        9001,
+        ("127.0.0.1", "10.0.0.0/8"),
+        "Asia/Kolkata",
+    )
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
-    [({"BROADSHEET_PORT": "eighty"}, "BROADSHEET_PORT"),
-     ({"BROADSHEET_TIMEZONE": "Mars/Olympus"}, "time zone"),
-     ({"BROADSHEET_MAX_BODY_BYTES": "0"}, "positive")],
+    [
+        ({"BROADSHEET_PORT": "eighty"}, "BROADSHEET_PORT"),
+        ({"BROADSHEET_TIMEZONE": "Mars/Olympus"}, "time zone"),
+        ({"BROADSHEET_MAX_BODY_BYTES": "0"}, "positive"),
+    ],
 )
 def test_bad_values_are_clear_errors(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

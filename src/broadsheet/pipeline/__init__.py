@@ -62,9 +62,7 @@ def article_record(entry: FeedEntry) -> EntryRecord:
     return EntryRecord(id=article_id(canonical), url=canonical, entry=entry)
 
 
-def process_article(
-    fetcher: Fetcher, link: str, *, feed_content: str = ""
-) -> ExtractedArticle:
+def process_article(fetcher: Fetcher, link: str, *, feed_content: str = "") -> ExtractedArticle:
     """Fetch and extract one article. When the page fails (fetch error, or no article found in
     it) but the feed carried the full text, that text is used instead; otherwise the page's
     error is raised so that the caller records it."""

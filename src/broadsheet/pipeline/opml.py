@@ -10,9 +10,7 @@ from lxml import etree
 from broadsheet.errors import FeedError
 
 # No entities, no network, no DTD: an OPML file is user input (XXE, billion laughs).
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,10 @@ class Ingestor:
         if result.feed is None:  # 304: nothing new, validators unchanged
             with self.db.begin() as conn:
                 feed_store.record_success(
-                    conn, claim, now=now, next_check_at=next_check,
+                    conn,
+                    claim,
+                    now=now,
+                    next_check_at=next_check,
                     etag=result.response.etag or claim.etag,
                     last_modified=result.response.last_modified or claim.last_modified,
                 )
@@ -105,19 +108,32 @@ class Ingestor:
         records = [pipeline.article_record(e) for e in result.feed.entries]
         new = [
             NewArticle(
-                id=r.id, url=r.url, link=r.entry.url, source_id=claim.source_id,
-                feed_id=claim.id, guid=r.entry.guid, title=r.entry.title or r.url,
-                authors=r.entry.authors, summary=r.entry.summary,
-                feed_content=r.entry.content_html, published_at=r.entry.published_at,
-                image_url=r.entry.image_url, keywords=r.entry.tags,
+                id=r.id,
+                url=r.url,
+                link=r.entry.url,
+                source_id=claim.source_id,
+                feed_id=claim.id,
+                guid=r.entry.guid,
+                title=r.entry.title or r.url,
+                authors=r.entry.authors,
+                summary=r.entry.summary,
+                feed_content=r.entry.content_html,
+                published_at=r.entry.published_at,
+                image_url=r.entry.image_url,
+                keywords=r.entry.tags,
             )
             for r in records
         ]
         with self.db.begin() as conn:
             inserted = article_store.insert_discovered(conn, new, now=now)
             kept = feed_store.record_success(
-                conn, claim, now=now, next_check_at=next_check, etag=result.response.etag,
-                last_modified=result.response.last_modified, title=result.feed.title,
+                conn,
+                claim,
+                now=now,
+                next_check_at=next_check,
+                etag=result.response.etag,
+                last_modified=result.response.last_modified,
+                title=result.feed.title,
                 websub_hub=result.feed.websub_hub,
             )
             if not kept:  # our lease was taken over: let the new holder store this poll
@@ -136,8 +152,12 @@ class Ingestor:
         log.warning("feed %s failed: %s: %s", claim.url, exc.kind, exc)
         with self.db.begin() as conn:
             feed_store.record_failure(
-                conn, claim, now=now, next_check_at=now + timedelta(seconds=backoff),
-                kind=exc.kind, message=str(exc),
+                conn,
+                claim,
+                now=now,
+                next_check_at=now + timedelta(seconds=backoff),
+                kind=exc.kind,
+                message=str(exc),
             )
 
     # -- articles ------------------------------------------------------------------------------
@@ -145,7 +165,10 @@ class Ingestor:
     def claim_articles(self, stage: Stage, limit: int) -> list[ArticleClaim]:
         with self.db.begin() as conn:
             return article_store.claim(
-                conn, stage, now=self.clock(), limit=limit,
+                conn,
+                stage,
+                now=self.clock(),
+                limit=limit,
                 lease_seconds=self.settings.lease_seconds,
             )
 
@@ -179,11 +202,15 @@ class Ingestor:
         return ExtractOutcome(claim.id, ok=True)
 
     def _article_failed(self, claim: ArticleClaim, error: str) -> ExtractOutcome:
-        retry_in = timedelta(seconds=min(60 * 2 ** claim.attempts, 6 * 3600))
+        retry_in = timedelta(seconds=min(60 * 2**claim.attempts, 6 * 3600))
         log.warning("article %s failed (attempt %d): %s", claim.id, claim.attempts, error)
         with self.db.begin() as conn:
             dead = article_store.record_failure(
-                conn, claim, error=error, now=self.clock(), retry_in=retry_in,
+                conn,
+                claim,
+                error=error,
+                now=self.clock(),
+                retry_in=retry_in,
                 max_attempts=self.settings.max_attempts,
             )
         return ExtractOutcome(claim.id, ok=False, error=error, dead=dead)
@@ -216,8 +243,9 @@ class Ingestor:
                 lead = story_store.lead_of(row.description, row.text)
                 story_id = grouper.place(title=row.title, lead=lead, at=at)
                 if story_id is None:
-                    story_id = story_store.create(conn, title=row.title, seen_at=at,
-                                                  now=self.clock())
+                    story_id = story_store.create(
+                        conn, title=row.title, seen_at=at, now=self.clock()
+                    )
                 if not article_store.set_story(conn, claim, story_id):
                     continue
                 grouper.add(story_id, claim.id, title=row.title, lead=lead, at=at)
@@ -238,8 +266,9 @@ class Ingestor:
             grouper = StoryGrouper(threshold=self.settings.story_threshold, window=window)
             with self.db.begin() as conn:
                 for m in story_store.window(conn, since=now - 2 * window):
-                    grouper.add(m.story_id, m.article_id, title=m.title, lead=m.lead,
-                                at=m.published_at)
+                    grouper.add(
+                        m.story_id, m.article_id, title=m.title, lead=m.lead, at=m.published_at
+                    )
             self._grouper, self._grouper_loaded_at = grouper, now
         return self._grouper
 

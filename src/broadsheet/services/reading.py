@@ -93,13 +93,19 @@ def article(db: Database, article_id: str) -> ArticlePage:
         tags = tag_store.for_article(conn, article_id)
         story = story_store.get(conn, row.story_id) if row.story_id else None
         # same story first (other publishers' coverage), then articles sharing hashtags
-        related = [a for a in (article_store.in_story(conn, story.id) if story else [])
-                   if a.id != article_id]
+        related = [
+            a
+            for a in (article_store.in_story(conn, story.id) if story else [])
+            if a.id != article_id
+        ]
         related.sort(key=lambda a: a.first_seen, reverse=True)
         if len(related) < RELATED_LIMIT:
             seen = {a.id for a in related}
-            ids = [i for i in tag_store.sharing(conn, article_id, limit=RELATED_LIMIT * 2)
-                   if i not in seen]
+            ids = [
+                i
+                for i in tag_store.sharing(conn, article_id, limit=RELATED_LIMIT * 2)
+                if i not in seen
+            ]
             related += article_store.many(conn, ids)
     return ArticlePage(row, tuple(tags), story, tuple(related[:RELATED_LIMIT]))
 

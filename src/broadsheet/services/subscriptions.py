@@ -52,8 +52,13 @@ def subscribe(
             conn, slug=slugify(name) or "source", name=name, site_url=site_url, now=now
         )
         feed_id, created = feed_store.add(
-            conn, url=url, source_id=source_id, interval_seconds=settings.poll_interval,
-            now=now, title=title, category=category,
+            conn,
+            url=url,
+            source_id=source_id,
+            interval_seconds=settings.poll_interval,
+            now=now,
+            title=title,
+            category=category,
         )
         row = feed_store.get(conn, feed_id)
     assert row is not None
@@ -77,13 +82,23 @@ def discover(fetcher: Fetcher, url: str) -> list[tuple[str, ParsedFeed]]:
 
 
 def add(
-    db: Database, fetcher: Fetcher, settings: Settings, url: str, *, now: datetime,
+    db: Database,
+    fetcher: Fetcher,
+    settings: Settings,
+    url: str,
+    *,
+    now: datetime,
     category: str | None = None,
 ) -> list[Added]:
     """Subscribe to the feed at ``url``, or to every feed its page links to."""
     return [
         subscribe(
-            db, settings, url=feed_url, now=now, title=parsed.title, site_url=parsed.site_url,
+            db,
+            settings,
+            url=feed_url,
+            now=now,
+            title=parsed.title,
+            site_url=parsed.site_url,
             category=category,
         )
         for feed_url, parsed in discover(fetcher, url)
@@ -93,7 +108,12 @@ def add(
 def import_opml(db: Database, settings: Settings, content: bytes, *, now: datetime) -> list[Added]:
     return [
         subscribe(
-            db, settings, url=s.url, now=now, title=s.title, site_url=s.site_url,
+            db,
+            settings,
+            url=s.url,
+            now=now,
+            title=s.title,
+            site_url=s.site_url,
             category=s.category,
         )
         for s in parse_opml(content)
@@ -104,8 +124,7 @@ def export_opml(db: Database) -> bytes:
     with db.begin() as conn:
         rows = feed_store.all_feeds(conn)
     return render_opml(
-        Subscription(url=f.url, title=f.title or f.source_name, category=f.category)
-        for f in rows
+        Subscription(url=f.url, title=f.title or f.source_name, category=f.category) for f in rows
     )
 
 

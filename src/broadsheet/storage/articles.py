@@ -82,13 +82,29 @@ def _select() -> sa.Select[Any]:
 
 def _row(r: Any) -> ArticleRow:
     return ArticleRow(
-        id=r.id, url=r.url, link=r.link, source_id=r.source_id, source_slug=r.source_slug,
-        source_name=r.source_name, title=r.title, authors=tuple(r.authors or ()),
-        summary=r.summary, text=r.text, html=r.html, image_url=r.image_url,
-        description=r.description, section=r.section, language=r.language,
-        keywords=tuple(r.keywords or ()), published_at=r.published_at,
-        published_offset=r.published_offset, updated_at=r.updated_at,
-        discovered_at=r.discovered_at, story_id=r.story_id, stage=r.stage, version=r.version,
+        id=r.id,
+        url=r.url,
+        link=r.link,
+        source_id=r.source_id,
+        source_slug=r.source_slug,
+        source_name=r.source_name,
+        title=r.title,
+        authors=tuple(r.authors or ()),
+        summary=r.summary,
+        text=r.text,
+        html=r.html,
+        image_url=r.image_url,
+        description=r.description,
+        section=r.section,
+        language=r.language,
+        keywords=tuple(r.keywords or ()),
+        published_at=r.published_at,
+        published_offset=r.published_offset,
+        updated_at=r.updated_at,
+        discovered_at=r.discovered_at,
+        story_id=r.story_id,
+        stage=r.stage,
+        version=r.version,
     )
 
 
@@ -97,12 +113,26 @@ def insert_discovered(conn: Connection, new: Sequence[NewArticle], *, now: datet
     Returns how many were new."""
     rows = [
         {
-            "id": a.id, "url": a.url, "link": a.link, "source_id": a.source_id,
-            "feed_id": a.feed_id, "guid": a.guid, "title": a.title, "authors": list(a.authors),
-            "summary": a.summary, "feed_content": a.feed_content, "text": "", "html": "",
-            "published_at": a.published_at, "image_url": a.image_url,
-            "keywords": list(a.keywords), "discovered_at": now, "stage": Stage.DISCOVERED.value,
-            "attempts": 0, "next_attempt_at": now, "version": 1,
+            "id": a.id,
+            "url": a.url,
+            "link": a.link,
+            "source_id": a.source_id,
+            "feed_id": a.feed_id,
+            "guid": a.guid,
+            "title": a.title,
+            "authors": list(a.authors),
+            "summary": a.summary,
+            "feed_content": a.feed_content,
+            "text": "",
+            "html": "",
+            "published_at": a.published_at,
+            "image_url": a.image_url,
+            "keywords": list(a.keywords),
+            "discovered_at": now,
+            "stage": Stage.DISCOVERED.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "version": 1,
         }
         for a in new
     ]
@@ -126,7 +156,11 @@ def claim(
     )
     won = dict(
         leases.claim(
-            conn, articles, candidates, now=now, lease_seconds=lease_seconds,
+            conn,
+            articles,
+            candidates,
+            now=now,
+            lease_seconds=lease_seconds,
             extra={"attempts": articles.c.attempts + 1},
         )
     )
@@ -161,8 +195,14 @@ def save_extracted(
         sa.update(articles)
         .where(leases.held(articles, claim.id, claim.token))
         .values(
-            **values, extracted_at=now, stage=Stage.EXTRACTED.value, lease_until=None,
-            lease_token=None, attempts=0, next_attempt_at=now, last_error=None,
+            **values,
+            extracted_at=now,
+            stage=Stage.EXTRACTED.value,
+            lease_until=None,
+            lease_token=None,
+            attempts=0,
+            next_attempt_at=now,
+            last_error=None,
         )
     )
     return result.rowcount == 1
@@ -180,13 +220,16 @@ def record_failure(
     """Release the lease after a failed attempt: retry later, or give up once at the cap."""
     dead = claim.attempts >= max_attempts
     values: dict[str, Any] = {
-        "lease_until": None, "lease_token": None, "last_error": error[:2000],
+        "lease_until": None,
+        "lease_token": None,
+        "last_error": error[:2000],
         "next_attempt_at": now + retry_in,
     }
     if dead:
         values["stage"] = Stage.DEAD.value
-    conn.execute(sa.update(articles).where(leases.held(articles, claim.id, claim.token))
-                 .values(**values))
+    conn.execute(
+        sa.update(articles).where(leases.held(articles, claim.id, claim.token)).values(**values)
+    )
     return dead
 
 
@@ -195,8 +238,12 @@ def set_story(conn: Connection, claim: ArticleClaim, story_id: int) -> bool:
         sa.update(articles)
         .where(leases.held(articles, claim.id, claim.token))
         .values(
-            story_id=story_id, stage=Stage.CLUSTERED.value, lease_until=None, lease_token=None,
-            attempts=0, last_error=None,
+            story_id=story_id,
+            stage=Stage.CLUSTERED.value,
+            lease_until=None,
+            lease_token=None,
+            attempts=0,
+            last_error=None,
         )
     )
     return result.rowcount == 1
@@ -207,8 +254,13 @@ def cluster_inputs(conn: Connection, ids: Sequence[str]) -> list[Any]:
     return list(
         conn.execute(
             sa.select(
-                articles.c.id, articles.c.title, articles.c.description, articles.c.text,
-                articles.c.published_at, articles.c.discovered_at, articles.c.source_id,
+                articles.c.id,
+                articles.c.title,
+                articles.c.description,
+                articles.c.text,
+                articles.c.published_at,
+                articles.c.discovered_at,
+                articles.c.source_id,
             ).where(articles.c.id.in_(list(ids)))
         )
     )
@@ -236,8 +288,12 @@ def count_shown(conn: Connection, *, source_id: int | None = None) -> int:
 
 
 def in_story(conn: Connection, story_id: int) -> list[ArticleRow]:
-    query = _select().where(_SHOWN, articles.c.story_id == story_id).order_by(
-        sa.func.coalesce(articles.c.published_at, articles.c.discovered_at), articles.c.id
+    query = (
+        _select()
+        .where(_SHOWN, articles.c.story_id == story_id)
+        .order_by(
+            sa.func.coalesce(articles.c.published_at, articles.c.discovered_at), articles.c.id
+        )
     )
     return [_row(r) for r in conn.execute(query)]
 

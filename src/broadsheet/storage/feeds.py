@@ -61,11 +61,22 @@ def _select() -> sa.Select[Any]:
 
 def _row(r: Any) -> FeedRow:
     return FeedRow(
-        id=r.id, url=r.url, source_id=r.source_id, source_name=r.source_name, title=r.title,
-        category=r.category, enabled=r.enabled, etag=r.etag, last_modified=r.last_modified,
-        interval_seconds=r.interval_seconds, next_check_at=r.next_check_at,
-        last_checked_at=r.last_checked_at, last_success_at=r.last_success_at,
-        error_kind=r.error_kind, error_message=r.error_message, error_at=r.error_at,
+        id=r.id,
+        url=r.url,
+        source_id=r.source_id,
+        source_name=r.source_name,
+        title=r.title,
+        category=r.category,
+        enabled=r.enabled,
+        etag=r.etag,
+        last_modified=r.last_modified,
+        interval_seconds=r.interval_seconds,
+        next_check_at=r.next_check_at,
+        last_checked_at=r.last_checked_at,
+        last_success_at=r.last_success_at,
+        error_kind=r.error_kind,
+        error_message=r.error_message,
+        error_at=r.error_at,
         error_count=r.error_count,
     )
 
@@ -84,11 +95,19 @@ def add(
     created = insert_ignoring_conflicts(
         conn,
         feeds,
-        [{
-            "url": url, "source_id": source_id, "title": title, "category": category,
-            "enabled": True, "interval_seconds": interval_seconds, "next_check_at": now,
-            "error_count": 0, "created_at": now,
-        }],
+        [
+            {
+                "url": url,
+                "source_id": source_id,
+                "title": title,
+                "category": category,
+                "enabled": True,
+                "interval_seconds": interval_seconds,
+                "next_check_at": now,
+                "error_count": 0,
+                "created_at": now,
+            }
+        ],
         ["url"],
     )
     feed_id = conn.execute(sa.select(feeds.c.id).where(feeds.c.url == url)).scalar_one()
@@ -119,8 +138,13 @@ def claim_due(
     rows = conn.execute(sa.select(feeds).where(feeds.c.id.in_(won))).all()
     return [
         FeedClaim(
-            id=r.id, url=r.url, source_id=r.source_id, token=won[r.id], etag=r.etag,
-            last_modified=r.last_modified, error_count=r.error_count,
+            id=r.id,
+            url=r.url,
+            source_id=r.source_id,
+            token=won[r.id],
+            etag=r.etag,
+            last_modified=r.last_modified,
+            error_count=r.error_count,
             interval_seconds=r.interval_seconds,
         )
         for r in rows
@@ -142,9 +166,16 @@ def record_success(
     articles the poll found: saving the validators alone would make the next poll a 304 that
     skips those articles for ever (KNOWN-FAULTS)."""
     values: dict[str, Any] = {
-        "etag": etag, "last_modified": last_modified, "last_checked_at": now,
-        "last_success_at": now, "next_check_at": next_check_at, "lease_until": None,
-        "lease_token": None, "error_kind": None, "error_message": None, "error_count": 0,
+        "etag": etag,
+        "last_modified": last_modified,
+        "last_checked_at": now,
+        "last_success_at": now,
+        "next_check_at": next_check_at,
+        "lease_until": None,
+        "lease_token": None,
+        "error_kind": None,
+        "error_message": None,
+        "error_count": 0,
     }
     if title:
         values["title"] = title
@@ -169,8 +200,13 @@ def record_failure(
         sa.update(feeds)
         .where(leases.held(feeds, claim.id, claim.token))
         .values(
-            last_checked_at=now, next_check_at=next_check_at, lease_until=None, lease_token=None,
-            error_kind=kind, error_message=message[:2000], error_at=now,
+            last_checked_at=now,
+            next_check_at=next_check_at,
+            lease_until=None,
+            lease_token=None,
+            error_kind=kind,
+            error_message=message[:2000],
+            error_at=now,
             error_count=feeds.c.error_count + 1,
         )
     )

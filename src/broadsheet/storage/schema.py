@@ -170,8 +170,9 @@ tags = Table(
 article_tags = Table(
     "article_tags",
     metadata,
-    Column("article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"),
-           primary_key=True),
+    Column(
+        "article_id", String(32), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    ),
     Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     Index(None, "tag_id"),
 )

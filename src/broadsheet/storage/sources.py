@@ -49,6 +49,4 @@ def all_with_counts(conn: Connection) -> list[tuple[SourceRow, int]]:
         .group_by(sources.c.id)
         .order_by(sources.c.name)
     )
-    return [
-        (SourceRow(r.id, r.slug, r.name, r.site_url), int(r.n)) for r in conn.execute(query)
-    ]
+    return [(SourceRow(r.id, r.slug, r.name, r.site_url), int(r.n)) for r in conn.execute(query)]

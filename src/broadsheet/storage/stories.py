@@ -39,8 +39,13 @@ class WindowMember:
 
 def _row(r: Any) -> StoryRow:
     return StoryRow(
-        id=r.id, title=r.title, first_seen_at=r.first_seen_at, last_seen_at=r.last_seen_at,
-        article_count=r.article_count, source_count=r.source_count, version=r.version,
+        id=r.id,
+        title=r.title,
+        first_seen_at=r.first_seen_at,
+        last_seen_at=r.last_seen_at,
+        article_count=r.article_count,
+        source_count=r.source_count,
+        version=r.version,
     )
 
 
@@ -51,8 +56,13 @@ def create(conn: Connection, *, title: str, seen_at: datetime, now: datetime) ->
     result = conn.execute(
         sa.insert(stories)
         .values(
-            title=title, first_seen_at=seen_at, last_seen_at=seen_at, article_count=0,
-            source_count=0, version=0, created_at=now,
+            title=title,
+            first_seen_at=seen_at,
+            last_seen_at=seen_at,
+            article_count=0,
+            source_count=0,
+            version=0,
+            created_at=now,
         )
         .returning(stories.c.id)
     )
@@ -73,7 +83,9 @@ def refresh(conn: Connection, story_id: int, *, title: str) -> None:
     ).one()
     n, sources_n, first, last = counts
     values: dict[str, Any] = {
-        "title": title, "article_count": n, "source_count": sources_n,
+        "title": title,
+        "article_count": n,
+        "source_count": sources_n,
         "version": stories.c.version + 1,
     }
     if first is not None:
@@ -98,8 +110,13 @@ def window(conn: Connection, *, since: datetime) -> list[WindowMember]:
     """Every clustered article seen since ``since``: the only part of the archive that new
     articles are compared with, so the cost of adding one does not grow with the archive."""
     query = sa.select(
-        articles.c.id, articles.c.story_id, articles.c.title, articles.c.description,
-        articles.c.text, _WHEN.label("at"), articles.c.source_id,
+        articles.c.id,
+        articles.c.story_id,
+        articles.c.title,
+        articles.c.description,
+        articles.c.text,
+        _WHEN.label("at"),
+        articles.c.source_id,
     ).where(
         articles.c.stage == Stage.CLUSTERED.value,
         articles.c.story_id.is_not(None),
@@ -107,8 +124,11 @@ def window(conn: Connection, *, since: datetime) -> list[WindowMember]:
     )
     return [
         WindowMember(
-            article_id=r.id, story_id=r.story_id, title=r.title,
-            lead=lead_of(r.description, r.text), published_at=_as_aware(r.at),
+            article_id=r.id,
+            story_id=r.story_id,
+            title=r.title,
+            lead=lead_of(r.description, r.text),
+            published_at=_as_aware(r.at),
             source_id=r.source_id,
         )
         for r in conn.execute(query)

@@ -40,7 +40,10 @@ async def story(request: Request, story_id: int, db: DB, templates: Templates) -
 
 @router.get("/sources/{slug}", name="source")
 async def source(
-    request: Request, slug: str, db: DB, templates: Templates,
+    request: Request,
+    slug: str,
+    db: DB,
+    templates: Templates,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> HTMLResponse:
     src, page = await run_in_threadpool(reading.source, db, slug, limit=PAGE_SIZE, offset=offset)

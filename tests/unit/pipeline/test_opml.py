@@ -18,7 +18,9 @@ OPML = b"""<?xml version="1.0"?>
 
 def test_parse_keeps_categories() -> None:
     assert parse_opml(OPML) == [
-        Subscription("https://ledger.example/feed", "The Ledger", "World", "https://ledger.example/"),
+        Subscription(
+            "https://ledger.example/feed", "The Ledger", "World", "https://ledger.example/"
+        ),
         Subscription("https://courier.example/atom", "Courier", None, None),
     ]
 

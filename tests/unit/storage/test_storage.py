@@ -9,8 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from broadsheet.models import Stage
-from broadsheet.storage import Database
-from broadsheet.storage import articles, feeds, sources, stories, tags
+from broadsheet.storage import Database, articles, feeds, sources, stories, tags
 from broadsheet.storage.articles import NewArticle
 from broadsheet.storage.schema import articles as articles_table
 
@@ -25,10 +24,19 @@ def _source(db: Database, slug: str = "ledger") -> int:
 
 def _new(i: int, source_id: int, **kw: object) -> NewArticle:
     fields: dict[str, object] = {
-        "id": f"{i:032x}", "url": f"https://example.com/a/{i}", "link": f"https://example.com/a/{i}?utm_source=rss",
-        "source_id": source_id, "feed_id": None, "guid": str(i), "title": f"Headline {i}",
-        "authors": ("Ann Writer",), "summary": "", "feed_content": "", "published_at": NOW,
-        "image_url": None, "keywords": ("Kursk",),
+        "id": f"{i:032x}",
+        "url": f"https://example.com/a/{i}",
+        "link": f"https://example.com/a/{i}?utm_source=rss",
+        "source_id": source_id,
+        "feed_id": None,
+        "guid": str(i),
+        "title": f"Headline {i}",
+        "authors": ("Ann Writer",),
+        "summary": "",
+        "feed_content": "",
+        "published_at": NOW,
+        "image_url": None,
+        "keywords": ("Kursk",),
     }
     fields.update(kw)
     return NewArticle(**fields)  # type: ignore[arg-type]
@@ -38,8 +46,16 @@ def test_migrate_is_idempotent(db: Database) -> None:
     db.migrate()
     with db.begin() as conn:
         names = set(sa.inspect(conn).get_table_names())
-    assert {"sources", "feeds", "articles", "stories", "tags", "article_tags",
-            "periodic_runs", "alembic_version"} <= names
+    assert {
+        "sources",
+        "feeds",
+        "articles",
+        "stories",
+        "tags",
+        "article_tags",
+        "periodic_runs",
+        "alembic_version",
+    } <= names
 
 
 def test_source_ensure_returns_the_same_id(db: Database) -> None:
@@ -50,10 +66,12 @@ def test_source_ensure_returns_the_same_id(db: Database) -> None:
 def test_feed_add_is_idempotent_and_due_at_once(db: Database) -> None:
     sid = _source(db)
     with db.begin() as conn:
-        first = feeds.add(conn, url="https://example.com/feed", source_id=sid,
-                          interval_seconds=900, now=NOW)
-        second = feeds.add(conn, url="https://example.com/feed", source_id=sid,
-                           interval_seconds=900, now=NOW)
+        first = feeds.add(
+            conn, url="https://example.com/feed", source_id=sid, interval_seconds=900, now=NOW
+        )
+        second = feeds.add(
+            conn, url="https://example.com/feed", source_id=sid, interval_seconds=900, now=NOW
+        )
         assert first == (first[0], True)
         assert second == (first[0], False)
         claimed = feeds.claim_due(conn, now=NOW, limit=10, lease_seconds=60)
@@ -63,17 +81,28 @@ def test_feed_add_is_idempotent_and_due_at_once(db: Database) -> None:
 def test_feed_lease_is_exclusive_until_it_expires(db: Database) -> None:
     sid = _source(db)
     with db.begin() as conn:
-        feeds.add(conn, url="https://example.com/feed", source_id=sid, interval_seconds=900, now=NOW)
+        feeds.add(
+            conn, url="https://example.com/feed", source_id=sid, interval_seconds=900, now=NOW
+        )
         first = feeds.claim_due(conn, now=NOW, limit=10, lease_seconds=60)
-        assert feeds.claim_due(conn, now=NOW + timedelta(seconds=30), limit=10, lease_seconds=60) == []
+        assert (
+            feeds.claim_due(conn, now=NOW + timedelta(seconds=30), limit=10, lease_seconds=60) == []
+        )
         # the holder crashed: its lease expires and another worker takes the feed
         again = feeds.claim_due(conn, now=NOW + timedelta(seconds=61), limit=10, lease_seconds=60)
         assert len(again) == 1 and again[0].token != first[0].token
         # the first holder's late write is refused: its token is no longer the feed's
-        assert not feeds.record_success(conn, first[0], now=NOW, next_check_at=NOW,
-                                        etag="x", last_modified=None)
-        assert feeds.record_success(conn, again[0], now=NOW, next_check_at=NOW + timedelta(hours=1),
-                                    etag='"v2"', last_modified=None)
+        assert not feeds.record_success(
+            conn, first[0], now=NOW, next_check_at=NOW, etag="x", last_modified=None
+        )
+        assert feeds.record_success(
+            conn,
+            again[0],
+            now=NOW,
+            next_check_at=NOW + timedelta(hours=1),
+            etag='"v2"',
+            last_modified=None,
+        )
         row = feeds.get(conn, again[0].id)
     assert row is not None and row.etag == '"v2"' and row.healthy
 
@@ -81,11 +110,21 @@ def test_feed_lease_is_exclusive_until_it_expires(db: Database) -> None:
 def test_feed_failure_is_recorded_as_data(db: Database) -> None:
     sid = _source(db)
     with db.begin() as conn:
-        feeds.add(conn, url="https://example.com/feed", source_id=sid, interval_seconds=900, now=NOW)
+        feeds.add(
+            conn, url="https://example.com/feed", source_id=sid, interval_seconds=900, now=NOW
+        )
         for n in range(2):
-            (claim,) = feeds.claim_due(conn, now=NOW + timedelta(hours=n), limit=1, lease_seconds=60)
-            feeds.record_failure(conn, claim, now=NOW, next_check_at=NOW + timedelta(hours=n),
-                                 kind="timeout", message="no answer in 30 s")
+            (claim,) = feeds.claim_due(
+                conn, now=NOW + timedelta(hours=n), limit=1, lease_seconds=60
+            )
+            feeds.record_failure(
+                conn,
+                claim,
+                now=NOW,
+                next_check_at=NOW + timedelta(hours=n),
+                kind="timeout",
+                message="no answer in 30 s",
+            )
         (row,) = feeds.all_feeds(conn)
     assert (row.error_kind, row.error_count, row.healthy) == ("timeout", 2, False)
     assert row.error_message == "no answer in 30 s"
@@ -141,8 +180,9 @@ def test_article_stage_machine(db: Database) -> None:
         articles.insert_discovered(conn, [_new(1, sid)], now=NOW)
         (claim,) = articles.claim(conn, Stage.DISCOVERED, now=NOW, limit=5, lease_seconds=60)
         assert claim.attempts == 1
-        assert articles.save_extracted(conn, claim, {"text": "Body.", "html": "<p>Body.</p>"},
-                                       now=NOW)
+        assert articles.save_extracted(
+            conn, claim, {"text": "Body.", "html": "<p>Body.</p>"}, now=NOW
+        )
         assert articles.latest(conn, limit=10)[0].id == aid  # extracted articles are shown
         (claim,) = articles.claim(conn, Stage.EXTRACTED, now=NOW, limit=5, lease_seconds=60)
         story_id = stories.create(conn, title="Headline 1", seen_at=NOW, now=NOW)
@@ -166,8 +206,14 @@ def test_article_dies_after_max_attempts(db: Database) -> None:
         with db.begin() as conn:
             (claim,) = articles.claim(conn, Stage.DISCOVERED, now=now, limit=1, lease_seconds=60)
             assert claim.attempts == attempt
-            dead = articles.record_failure(conn, claim, error="timeout: slow", now=now,
-                                           retry_in=timedelta(seconds=10), max_attempts=3)
+            dead = articles.record_failure(
+                conn,
+                claim,
+                error="timeout: slow",
+                now=now,
+                retry_in=timedelta(seconds=10),
+                max_attempts=3,
+            )
         now += timedelta(seconds=11)
     assert dead
     with db.begin() as conn:
@@ -205,15 +251,19 @@ def test_tags_are_shared_and_ranked(db: Database) -> None:
     sid = _source(db)
     with db.begin() as conn:
         articles.insert_discovered(conn, [_new(i, sid) for i in range(1, 4)], now=NOW)
-        tags.tag_article(conn, f"{1:032x}", [("kursk", "Kursk", "topic"), ("russia", "Russia", "topic")])
+        tags.tag_article(
+            conn, f"{1:032x}", [("kursk", "Kursk", "topic"), ("russia", "Russia", "topic")]
+        )
         tags.tag_article(conn, f"{1:032x}", [("kursk", "Kursk", "topic")])  # idempotent
-        tags.tag_article(conn, f"{2:032x}", [("kursk", "Kursk", "topic"), ("russia", "Russia", "topic")])
+        tags.tag_article(
+            conn, f"{2:032x}", [("kursk", "Kursk", "topic"), ("russia", "Russia", "topic")]
+        )
         tags.tag_article(conn, f"{3:032x}", [("russia", "Russia", "topic")])
         assert [t.slug for t in tags.for_article(conn, f"{1:032x}")] == ["kursk", "russia"]
         assert tags.sharing(conn, f"{1:032x}", limit=5) == [f"{2:032x}", f"{3:032x}"]
 
 
-@pytest.mark.parametrize("bad", [datetime(2025, 1, 1)])  # noqa: DTZ001 - the point of the test
+@pytest.mark.parametrize("bad", [datetime(2025, 1, 1)])
 def test_naive_times_are_refused(db: Database, bad: datetime) -> None:
     sid = _source(db)
     with pytest.raises(Exception, match="naive"), db.begin() as conn:
