@@ -24,6 +24,8 @@ class Runtime:
             level=settings.log_level.upper(),
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
+        # one line per HTTP request drowns the progress display; our own logs say what failed
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
         db = Database(settings.database_url)
         if migrate:
             db.migrate()
