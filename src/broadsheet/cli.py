@@ -19,7 +19,7 @@ from broadsheet import __version__
 from broadsheet.config import Settings
 from broadsheet.errors import BroadsheetError
 from broadsheet.models import Progress
-from broadsheet.services import subscriptions
+from broadsheet.services import extraction, subscriptions
 from broadsheet.services.ingest import utcnow
 from broadsheet.services.runtime import Runtime
 
@@ -215,19 +215,10 @@ def feeds_export(path: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print all fields as JSON.")
 def extract(source: str, as_json: bool) -> None:
     """Extract the article from a file or URL and print its text."""
-    from broadsheet.pipeline.extract import extract_article
-    from broadsheet.pipeline.fetch import Fetcher
-
-    settings = _settings()
     try:
-        if source.startswith(("http://", "https://")):
-            with Fetcher.from_settings(settings) as fetcher:
-                response = fetcher.get(source)
-            article = extract_article(response.content, response.url)
-        else:
-            article = extract_article(Path(source).read_bytes(), None)
-    except (BroadsheetError, OSError) as exc:
-        raise click.ClickException(str(exc)) from exc
+        article = extraction.extract_source(_settings(), source)
+    except BroadsheetError as exc:
+        raise click.ClickException(f"{exc.kind}: {exc}") from exc
     if as_json:
         click.echo(json.dumps(asdict(article), default=_json_default, indent=2, ensure_ascii=False))
     else:

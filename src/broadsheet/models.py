@@ -96,6 +96,93 @@ class StoryCandidate:
     source_id: int
 
 
+# -- what the database holds, as the services and pages read it ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRow:
+    id: int
+    slug: str
+    name: str
+    site_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRow:
+    id: int
+    url: str
+    source_id: int
+    source_name: str
+    title: str | None
+    category: str | None
+    enabled: bool
+    etag: str | None
+    last_modified: str | None
+    interval_seconds: int
+    next_check_at: datetime
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    error_kind: str | None
+    error_message: str | None
+    error_at: datetime | None
+    error_count: int
+
+    @property
+    def healthy(self) -> bool:
+        return self.error_count == 0
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRow:
+    id: str
+    url: str
+    link: str
+    source_id: int
+    source_slug: str
+    source_name: str
+    title: str
+    authors: tuple[str, ...]
+    summary: str
+    text: str
+    html: str
+    image_url: str | None
+    description: str | None
+    section: str | None
+    language: str | None
+    keywords: tuple[str, ...]
+    published_at: datetime | None
+    published_offset: int | None
+    updated_at: datetime | None
+    discovered_at: datetime
+    story_id: int | None
+    stage: str
+    version: int
+
+    @property
+    def first_seen(self) -> datetime:
+        """When the article appeared: the publisher's time, else when we found it."""
+        return self.published_at or self.discovered_at
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRow:
+    id: int
+    title: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    article_count: int
+    source_count: int
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class TagRow:
+    id: int
+    slug: str
+    name: str
+    kind: str
+
+
 @dataclass(slots=True)
 class Progress:
     """Counts the runner reports to the terminal and to the web status endpoint."""

@@ -6,17 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from broadsheet.errors import NotFound
+from broadsheet.models import ArticleRow, FeedRow, SourceRow, StoryRow, TagRow
 from broadsheet.storage import Database
 from broadsheet.storage import articles as article_store
 from broadsheet.storage import feeds as feed_store
 from broadsheet.storage import sources as source_store
 from broadsheet.storage import stories as story_store
 from broadsheet.storage import tags as tag_store
-from broadsheet.storage.articles import ArticleRow
-from broadsheet.storage.feeds import FeedRow
-from broadsheet.storage.sources import SourceRow
-from broadsheet.storage.stories import StoryRow
-from broadsheet.storage.tags import TagRow
 
 RELATED_LIMIT = 6
 TOP_STORIES_WINDOW = timedelta(days=3)

@@ -11,6 +11,8 @@ from broadsheet.pipeline.fetch import Fetcher
 from broadsheet.services.ingest import Ingestor
 from broadsheet.storage import Database
 
+__all__ = ["Database", "Runtime"]  # the web layer names the handle through services
+
 
 @dataclass(slots=True)
 class Runtime:

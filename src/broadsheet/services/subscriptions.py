@@ -8,7 +8,7 @@ from datetime import datetime
 
 from broadsheet.config import Settings
 from broadsheet.errors import NotAFeed
-from broadsheet.models import ParsedFeed
+from broadsheet.models import FeedRow, ParsedFeed
 from broadsheet.pipeline import FEED_ACCEPT
 from broadsheet.pipeline.feeds import find_feed_links, parse_feed
 from broadsheet.pipeline.fetch import Fetcher
@@ -18,7 +18,6 @@ from broadsheet.pipeline.urls import host_of
 from broadsheet.storage import Database
 from broadsheet.storage import feeds as feed_store
 from broadsheet.storage import sources as source_store
-from broadsheet.storage.feeds import FeedRow
 
 # "BBC News - World", "The Ledger | Top stories", "Courier: Latest": the publisher comes first.
 _TITLE_TAIL = re.compile(r"\s+(?:[-–—|:»]\s+).*$")

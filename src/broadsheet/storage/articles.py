@@ -10,42 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from broadsheet.models import Stage
+from broadsheet.models import ArticleRow, Stage
 from broadsheet.storage import leases
 from broadsheet.storage.schema import articles, sources
 from broadsheet.storage.upsert import insert_ignoring_conflicts
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleRow:
-    id: str
-    url: str
-    link: str
-    source_id: int
-    source_slug: str
-    source_name: str
-    title: str
-    authors: tuple[str, ...]
-    summary: str
-    text: str
-    html: str
-    image_url: str | None
-    description: str | None
-    section: str | None
-    language: str | None
-    keywords: tuple[str, ...]
-    published_at: datetime | None
-    published_offset: int | None
-    updated_at: datetime | None
-    discovered_at: datetime
-    story_id: int | None
-    stage: str
-    version: int
-
-    @property
-    def first_seen(self) -> datetime:
-        """When the article appeared: the publisher's time, else when we found it."""
-        return self.published_at or self.discovered_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,34 +9,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from broadsheet.models import FeedRow
 from broadsheet.storage import leases
 from broadsheet.storage.schema import feeds, sources
 from broadsheet.storage.upsert import insert_ignoring_conflicts
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRow:
-    id: int
-    url: str
-    source_id: int
-    source_name: str
-    title: str | None
-    category: str | None
-    enabled: bool
-    etag: str | None
-    last_modified: str | None
-    interval_seconds: int
-    next_check_at: datetime
-    last_checked_at: datetime | None
-    last_success_at: datetime | None
-    error_kind: str | None
-    error_message: str | None
-    error_at: datetime | None
-    error_count: int
-
-    @property
-    def healthy(self) -> bool:
-        return self.error_count == 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from broadsheet.models import SourceRow
 from broadsheet.storage.schema import articles, sources
 from broadsheet.storage.upsert import insert_ignoring_conflicts
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    id: int
-    slug: str
-    name: str
-    site_url: str | None
 
 
 def ensure(conn: Connection, *, slug: str, name: str, site_url: str | None, now: datetime) -> int:

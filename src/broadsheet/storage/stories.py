@@ -10,19 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 
-from broadsheet.models import Stage
+from broadsheet.models import Stage, StoryRow
 from broadsheet.storage.schema import UTCDateTime, articles, stories
-
-
-@dataclass(frozen=True, slots=True)
-class StoryRow:
-    id: int
-    title: str
-    first_seen_at: datetime
-    last_seen_at: datetime
-    article_count: int
-    source_count: int
-    version: int
 
 
 @dataclass(frozen=True, slots=True)

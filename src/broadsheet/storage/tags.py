@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from broadsheet.models import TagRow
 from broadsheet.storage.schema import article_tags, tags
 from broadsheet.storage.upsert import insert_ignoring_conflicts
-
-
-@dataclass(frozen=True, slots=True)
-class TagRow:
-    id: int
-    slug: str
-    name: str
-    kind: str
 
 
 def tag_article(conn: Connection, article_id: str, named: Sequence[tuple[str, str, str]]) -> None:

@@ -7,10 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from broadsheet.models import ArticleRow, StoryRow
 from broadsheet.services import reading
-from broadsheet.storage import Database
-from broadsheet.storage.articles import ArticleRow
-from broadsheet.storage.stories import StoryRow
+from broadsheet.services.runtime import Database
 from broadsheet.web import deps
 
 router = APIRouter(prefix="/api/v1", tags=["api"])

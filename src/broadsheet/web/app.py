@@ -16,7 +16,7 @@ from broadsheet import __version__
 from broadsheet.config import Settings
 from broadsheet.errors import NotFound, StorageError
 from broadsheet.services.ingest import utcnow
-from broadsheet.storage import Database
+from broadsheet.services.runtime import Database
 from broadsheet.web import api, pages
 from broadsheet.web.format import absolute_time, iso, relative_time
 

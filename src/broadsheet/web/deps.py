@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 
-from broadsheet.storage import Database
+from broadsheet.services.runtime import Database
 
 
 def db(request: Request) -> Database:

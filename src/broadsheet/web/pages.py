@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from broadsheet.services import reading
-from broadsheet.storage import Database
+from broadsheet.services.runtime import Database
 from broadsheet.web import deps
 
 router = APIRouter(default_response_class=HTMLResponse)
