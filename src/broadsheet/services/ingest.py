@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.engine import Connection
+
 from broadsheet import pipeline
 from broadsheet.config import Settings
 from broadsheet.errors import BroadsheetError, HTTPStatusError
@@ -30,12 +32,18 @@ from broadsheet.pipeline.tags import hashtags
 from broadsheet.storage import Database
 from broadsheet.storage import articles as article_store
 from broadsheet.storage import feeds as feed_store
+from broadsheet.storage import jobs as job_store
 from broadsheet.storage import stories as story_store
 from broadsheet.storage import tags as tag_store
 from broadsheet.storage.articles import ArticleClaim, NewArticle
 from broadsheet.storage.feeds import FeedClaim
 
 log = logging.getLogger(__name__)
+
+# name -> (job over one transaction, period)
+MAINTENANCE: dict[str, tuple[Callable[[Connection], None], timedelta]] = {
+    "optimize": (job_store.optimize, timedelta(hours=6)),
+}
 
 Clock = Callable[[], datetime]
 
@@ -252,6 +260,31 @@ class Ingestor:
                 story_store.refresh(conn, story_id, title=grouper.representative_title(story_id))
                 placed += 1
         return placed
+
+    # -- maintenance ---------------------------------------------------------------------------
+
+    def run_maintenance(self) -> list[str]:
+        """Run the periodic jobs that are due (each at most once per period across runners);
+        returns the names of those run."""
+        ran = []
+        for name, (job, every) in MAINTENANCE.items():
+            with self.db.begin() as conn:
+                token = job_store.claim_due(
+                    conn, name, now=self.clock(), lease_seconds=self.settings.lease_seconds
+                )
+            if token is None:
+                continue
+            error = None
+            try:
+                with self.db.begin() as conn:
+                    job(conn)
+            except BroadsheetError as exc:
+                log.warning("maintenance job %s failed: %s", name, exc)
+                error = str(exc)
+            with self.db.begin() as conn:
+                job_store.finish(conn, name, token, now=self.clock(), every=every, error=error)
+            ran.append(name)
+        return ran
 
     def story_count(self) -> int:
         with self.db.begin() as conn:

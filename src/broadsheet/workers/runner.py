@@ -76,6 +76,7 @@ class Runner:
                     self.progress.articles_failed += 1
             self._report()
 
+        self.ingestor.run_maintenance()
         placed = self.ingestor.cluster_pending()
         if placed:
             self.progress.stories = self.ingestor.story_count()

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from broadsheet.models import Stage
-from broadsheet.storage import Database, articles, feeds, sources, stories, tags
+from broadsheet.storage import Database, articles, feeds, jobs, sources, stories, tags
 from broadsheet.storage.articles import NewArticle
 from broadsheet.storage.schema import articles as articles_table
 
@@ -268,3 +268,18 @@ def test_naive_times_are_refused(db: Database, bad: datetime) -> None:
     sid = _source(db)
     with pytest.raises(Exception, match="naive"), db.begin() as conn:
         articles.insert_discovered(conn, [_new(1, sid, published_at=bad)], now=NOW)
+
+
+def test_periodic_job_runs_once_per_period(db: Database) -> None:
+    with db.begin() as conn:
+        token = jobs.claim_due(conn, "optimize", now=NOW, lease_seconds=60)
+        assert token is not None
+        # a second runner at the same moment does not get it
+        assert jobs.claim_due(conn, "optimize", now=NOW, lease_seconds=60) is None
+        jobs.optimize(conn)
+        assert jobs.finish(conn, "optimize", token, now=NOW, every=timedelta(hours=6))
+        assert jobs.last_run(conn, "optimize") == NOW
+        assert (
+            jobs.claim_due(conn, "optimize", now=NOW + timedelta(hours=5), lease_seconds=60) is None
+        )
+        assert jobs.claim_due(conn, "optimize", now=NOW + timedelta(hours=6), lease_seconds=60)
