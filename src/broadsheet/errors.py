@@ -14,6 +14,13 @@ class BroadsheetError(Exception):
     kind = "error"
 
 
+class InternalError(BroadsheetError):
+    """A bug: an unexpected exception inside a stage, recorded on the row it was working on so
+    that one bad input never stalls the run."""
+
+    kind = "internal"
+
+
 class ConfigError(BroadsheetError):
     """A setting is missing, malformed or out of range."""
 

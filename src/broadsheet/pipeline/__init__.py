@@ -6,7 +6,7 @@ database. The functions here compose the stages into the units a worker runs:
 - ``poll_feed``: fetch (conditional GET) and parse one feed;
 - ``process_article``: fetch a page, extract, clean and sanitize it, falling back to the feed's
   own content when the page cannot be had;
-- ``article_record``: what of an entry the database keeps before its page is fetched.
+- ``article_records``: what of each entry the database keeps before its page is fetched.
 
 ``broadsheet.services.ingest`` is the one caller: it claims rows, calls one unit, and commits the
 result together with the move to the next stage.
@@ -15,6 +15,7 @@ result together with the move to the next stage.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from broadsheet.errors import BroadsheetError, ExtractionError, FetchError
@@ -57,9 +58,17 @@ def poll_feed(
     return FeedPoll(response, parse_feed(response.content, url=response.url))
 
 
-def article_record(entry: FeedEntry) -> EntryRecord:
-    canonical = canonicalize_url(entry.url)
-    return EntryRecord(id=article_id(canonical), url=canonical, entry=entry)
+def article_records(entries: Iterable[FeedEntry]) -> list[EntryRecord]:
+    """Each entry under its canonical URL and stable id; an entry whose link cannot be parsed
+    (a port out of range, say) is skipped rather than failing the whole feed."""
+    records = []
+    for entry in entries:
+        try:
+            canonical = canonicalize_url(entry.url)
+        except ValueError:
+            continue
+        records.append(EntryRecord(id=article_id(canonical), url=canonical, entry=entry))
+    return records
 
 
 def process_article(fetcher: Fetcher, link: str, *, feed_content: str = "") -> ExtractedArticle:

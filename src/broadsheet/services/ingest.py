@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from broadsheet import pipeline
 from broadsheet.config import Settings
-from broadsheet.errors import BroadsheetError, HTTPStatusError
+from broadsheet.errors import BroadsheetError, HTTPStatusError, InternalError
 from broadsheet.models import ExtractedArticle, Stage
 from broadsheet.pipeline.cluster import StoryGrouper
 from broadsheet.pipeline.fetch import Fetcher
@@ -98,6 +98,11 @@ class Ingestor:
         except BroadsheetError as exc:
             self._feed_failed(claim, exc)
             return PollOutcome(claim.id, error=f"{exc.kind}: {exc}")
+        except Exception as exc:  # a bug in a stage must not stall the feed: record it
+            log.exception("unexpected error polling %s", claim.url)
+            internal = InternalError(f"{type(exc).__name__}: {exc}")
+            self._feed_failed(claim, internal)
+            return PollOutcome(claim.id, error=f"{internal.kind}: {internal}")
 
         now = self.clock()
         next_check = now + timedelta(seconds=claim.interval_seconds)
@@ -113,7 +118,7 @@ class Ingestor:
                 )
             return PollOutcome(claim.id, not_modified=True)
 
-        records = [pipeline.article_record(e) for e in result.feed.entries]
+        records = pipeline.article_records(result.feed.entries)
         new = [
             NewArticle(
                 id=r.id,
@@ -190,7 +195,7 @@ class Ingestor:
             return self._article_failed(claim, f"{exc.kind}: {exc}")
         except Exception as exc:  # a bug in a stage must not kill the runner: record it
             log.exception("unexpected error extracting %s", link)
-            return self._article_failed(claim, f"internal: {type(exc).__name__}: {exc}")
+            return self._article_failed(claim, f"{InternalError.kind}: {type(exc).__name__}: {exc}")
 
         now = self.clock()
         with self.db.begin() as conn:
