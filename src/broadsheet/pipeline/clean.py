@@ -8,9 +8,11 @@ together, teasers and duplicates. Every rule is data (compiled patterns) with th
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 _I = re.IGNORECASE
 
@@ -228,3 +230,44 @@ def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
         seen.add(key)
         kept.append(text)
     return kept
+
+
+# -- words glued across a dropped space --------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class PageWords:
+    """The words of the page itself, to tell a glued pair ("ofinexpensive") from a real word."""
+
+    vocabulary: frozenset[str]
+    joins: dict[str, int]  # "ofinexpensive" -> 2: two adjacent page words, written as one
+
+    @classmethod
+    def of(cls, page_text: str) -> PageWords:
+        words = [w.casefold() for w in _WORD.findall(page_text)]
+        vocabulary = frozenset(words)
+        joins = {
+            a + b: len(a)
+            for a, b in itertools.pairwise(words)
+            if len(a) > 1 and len(b) > 1 and a + b not in vocabulary
+        }
+        return cls(vocabulary, joins)
+
+
+def split_glued_words(text: str, words: PageWords) -> str:
+    """Put back the space between two words that the page wrote apart and extraction joined.
+
+    A word that the page never writes but that is two adjacent page words run together can only
+    come from a space lost across markup (``clouds</a><b> </b>are`` -> "cloudsare")."""
+
+    def split(match: re.Match[str]) -> str:
+        word = match.group()
+        key = word.casefold()
+        cut = words.joins.get(key)
+        if cut is None or key in words.vocabulary or len(key) != len(word):
+            return word
+        return f"{word[:cut]} {word[cut:]}"
+
+    return _WORD.sub(split, text)

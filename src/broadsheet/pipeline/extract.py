@@ -229,8 +229,63 @@ def _remove(el: HtmlElement) -> None:
     el.drop_tree()
 
 
+def _blank(text: str | None) -> bool:
+    return not (text or "").strip()
+
+
+def _space_at_end(el: HtmlElement) -> bool:
+    """Append a space to the last non-blank text inside ``el``; False when it holds none."""
+    for node in reversed(list(el.iter())):
+        if node is not el and not _blank(node.tail):
+            node.tail = (node.tail or "").rstrip() + " "
+            return True
+        if not _blank(node.text) and (len(node) == 0 or node is el):
+            node.text = (node.text or "").rstrip() + " "
+            return True
+    return False
+
+
+def _space_at_start(el: HtmlElement | None) -> bool:
+    if el is None or el.tag not in _INLINE_TAGS or _blank(el.text):
+        return False
+    el.text = " " + (el.text or "").lstrip()
+    return True
+
+
+def move_inline_spaces(tree: HtmlElement) -> None:
+    """Put the white space that trafilatura would drop into text that it keeps, in place.
+
+    trafilatura drops inline elements holding only white space and white-space-only tails
+    between inline elements, so ``he<a> </a><a>said</a>``, ``clouds</a><b> </b>are`` and
+    ``<b>airport</b> <b>without</b>`` came out as "hesaid", "cloudsare" and "airportwithout".
+    It keeps spaces at the edges of text, so the space moves there."""
+    blank = [
+        el for el in tree.iter(*_INLINE_TAGS) if len(el) == 0 and el.text and _blank(el.text)
+    ]
+    for el in blank:
+        parent, previous = el.getparent(), el.getprevious()
+        if parent is None:
+            continue
+        if previous is not None and not _blank(previous.tail):
+            previous.tail = (previous.tail or "").rstrip() + " "
+        elif previous is None and not _blank(parent.text):
+            parent.text = (parent.text or "").rstrip() + " "
+        elif not (previous is not None and _space_at_end(previous)):
+            if not _blank(el.tail):
+                el.tail = " " + (el.tail or "").lstrip()
+            else:
+                _space_at_start(el.getnext())
+        el.drop_tree()
+    for el in tree.iter(*_INLINE_TAGS):
+        following = el.getnext()
+        if el.tail and _blank(el.tail) and following is not None and following.tag in _INLINE_TAGS:
+            if _space_at_end(el) or _space_at_start(following):
+                el.tail = None
+
+
 def preclean(tree: HtmlElement) -> None:
     """Remove publisher furniture and make every block boundary a word boundary, in place."""
+    move_inline_spaces(tree)
     for el in tree.iter(*_BLOCK_TAGS):
         # "<div>said.</div><div>23392</div>" must not become "said.23392" once blocks are merged
         if el.tail and not el.tail[:1].isspace():
@@ -279,6 +334,9 @@ class _Block:
 _HEADINGS = {"h1": "h2", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h4", "h6": "h4"}
 
 
+_XML_BLOCKS = frozenset({"p", "list", "item", "head", "quote", "table", "row", "cell", "code"})
+
+
 def _inline(el: lxml.etree._Element) -> list[tuple[str, str]]:
     """(text, html) segments of an element's content; a top-level <lb/> starts a new segment."""
     segments: list[tuple[list[str], list[str]]] = [([], [])]
@@ -295,6 +353,14 @@ def _inline(el: lxml.etree._Element) -> list[tuple[str, str]]:
                 segments.append(([], []))
             else:
                 add(" ")
+        elif tag in _XML_BLOCKS:
+            # a list or paragraph nested in a paragraph: its items are lines of their own,
+            # never "valuablesPermanent markersPlastic baggies"
+            segments.append(([], []))
+            add(node.text)
+            for child in node:
+                walk(child, top=False)
+            segments.append(([], []))
         else:
             open_tag = close_tag = ""
             if tag == "ref" and node.get("target"):
@@ -378,11 +444,14 @@ def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool) -> lis
 # -- assembling the article --------------------------------------------------------------------
 
 
-def _clean_blocks(blocks: list[_Block], title: str | None) -> list[_Block]:
+def _clean_blocks(
+    blocks: list[_Block], title: str | None, words: clean.PageWords | None = None
+) -> list[_Block]:
     seen = {clean.dedupe_key(title)} if title else set()
     kept: list[_Block] = []
     for block in blocks:
-        raw = clean.normalize_whitespace(block.text)
+        original = clean.normalize_whitespace(block.text)
+        raw = clean.split_glued_words(original, words) if words is not None else original
         text = clean.clean_paragraph(raw)
         if text is None:
             continue
@@ -391,7 +460,7 @@ def _clean_blocks(blocks: list[_Block], title: str | None) -> list[_Block]:
             continue
         seen.add(key)
         # rules that changed the words invalidate the inline markup: fall back to the clean text
-        html = block.html if text == raw else escape(text, quote=False)
+        html = block.html if text == original else escape(text, quote=False)
         kept.append(_Block(block.kind, text, html))
     while kept and kept[-1].kind.startswith("h"):  # a heading with nothing under it
         kept.pop()
@@ -452,11 +521,12 @@ def extract_article(
     meta: PageMetadata = extract_metadata(tree, url)
     base_url = meta.canonical_url or url
     preclean(tree)
+    words = clean.PageWords.of(tree.text_content())
     spare = deepcopy(tree)
-    blocks = _clean_blocks(_run_trafilatura(tree, url, recall=False), meta.title)
+    blocks = _clean_blocks(_run_trafilatura(tree, url, recall=False), meta.title, words)
     reason = _implausible(blocks, len(text))
     if reason is not None:  # trafilatura's precise pass can miss a plain page: try its recall mode
-        recall = _clean_blocks(_run_trafilatura(spare, url, recall=True), meta.title)
+        recall = _clean_blocks(_run_trafilatura(spare, url, recall=True), meta.title, words)
         if len("".join(b.text for b in recall)) > len("".join(b.text for b in blocks)):
             blocks, reason = recall, _implausible(recall, len(text))
     if reason is not None:

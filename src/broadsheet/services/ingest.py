@@ -156,12 +156,11 @@ class Ingestor:
 
     def _feed_failed(self, claim: FeedClaim, exc: BroadsheetError) -> None:
         now = self.clock()
-        backoff = min(
-            claim.interval_seconds * 2 ** min(claim.error_count + 1, 16),
-            self.settings.error_backoff_max,
-        )
+        backoff = float(claim.interval_seconds * 2 ** min(claim.error_count + 1, 16))
         if isinstance(exc, HTTPStatusError) and exc.retry_after:
-            backoff = max(backoff, int(exc.retry_after))
+            backoff = max(backoff, exc.retry_after)
+        # last, so that no server (a Retry-After of a century) silences a feed beyond the cap
+        backoff = min(backoff, self.settings.error_backoff_max)
         log.warning("feed %s failed: %s: %s", claim.url, exc.kind, exc)
         with self.db.begin() as conn:
             feed_store.record_failure(

@@ -131,14 +131,15 @@ def source(db: Database, slug: str, *, limit: int, offset: int = 0) -> tuple[Sou
     return src, ListPage(src.name, tuple(rows), total, offset, limit)
 
 
-def tag(db: Database, slug: str, *, limit: int) -> tuple[TagRow, ListPage]:
+def tag(db: Database, slug: str, *, limit: int, offset: int = 0) -> tuple[TagRow, ListPage]:
     with db.begin() as conn:
         row = tag_store.get_by_slug(conn, slug)
         if row is None:
             raise NotFound(f"no tag {slug}")
-        ids = tag_store.article_ids(conn, row.id, limit=limit)
-        rows = sorted(article_store.many(conn, ids), key=lambda a: a.first_seen, reverse=True)
-    return row, ListPage(f"#{row.name}", tuple(rows), len(rows), 0, limit)
+        ids = tag_store.article_ids(conn, row.id, limit=limit, offset=offset)
+        rows = article_store.many(conn, ids)
+        total = tag_store.count_articles(conn, row.id)
+    return row, ListPage(f"#{row.name}", tuple(rows), total, offset, limit)
 
 
 def status(db: Database) -> Status:

@@ -7,20 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from broadsheet.config import Settings
-from broadsheet.errors import NotAFeed
+from broadsheet.errors import BroadsheetError, NotAFeed
 from broadsheet.models import FeedRow, ParsedFeed
 from broadsheet.pipeline import FEED_ACCEPT
 from broadsheet.pipeline.feeds import find_feed_links, parse_feed
 from broadsheet.pipeline.fetch import Fetcher
 from broadsheet.pipeline.opml import Subscription, parse_opml, render_opml
 from broadsheet.pipeline.tags import slugify
-from broadsheet.pipeline.urls import host_of
+from broadsheet.pipeline.urls import host_of, resolve_url
 from broadsheet.storage import Database
 from broadsheet.storage import feeds as feed_store
 from broadsheet.storage import sources as source_store
 
 # "BBC News - World", "The Ledger | Top stories", "Courier: Latest": the publisher comes first.
-_TITLE_TAIL = re.compile(r"\s+(?:[-–—|:»]\s+).*$")
+_TITLE_TAIL = re.compile(r"(?:\s+[-–—|»]|\s*:)\s+.*$")
+_COMMENTS_FEED = re.compile(r"/comments?/(?:feed|rss|atom)", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ def subscribe(
     site_url: str | None = None,
     category: str | None = None,
 ) -> Added:
+    # a site link from a feed or an OPML file is shown as a link: http(s) only, never javascript:
+    site_url = resolve_url(url, site_url) if site_url else None
     name = publisher_name(title, site_url or url)
     with db.begin() as conn:
         source_id = source_store.ensure(
@@ -73,10 +76,18 @@ def discover(fetcher: Fetcher, url: str) -> list[tuple[str, ParsedFeed]]:
         links = find_feed_links(response.content, response.url)
         if not links:
             raise NotAFeed(f"no feed at {url} and none linked from it") from None
-    found = []
+    found: list[tuple[str, ParsedFeed]] = []
+    errors: list[BroadsheetError] = []
     for link in links:
-        feed = fetcher.get(link, accept=FEED_ACCEPT)
-        found.append((feed.url, parse_feed(feed.content, url=feed.url)))
+        if _COMMENTS_FEED.search(link):  # a blog's comment stream is not news
+            continue
+        try:
+            feed = fetcher.get(link, accept=FEED_ACCEPT)
+            found.append((feed.url, parse_feed(feed.content, url=feed.url)))
+        except BroadsheetError as exc:  # one dead link among several must not sink the rest
+            errors.append(exc)
+    if not found:
+        raise errors[0] if errors else NotAFeed(f"{url} links only to comment feeds")
     return found
 
 

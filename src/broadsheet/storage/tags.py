@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from broadsheet.models import TagRow
-from broadsheet.storage.schema import article_tags, tags
+from broadsheet.storage.schema import article_tags, articles, tags
 from broadsheet.storage.upsert import insert_ignoring_conflicts
 
 
@@ -45,9 +45,23 @@ def get_by_slug(conn: Connection, slug: str) -> TagRow | None:
     return TagRow(row.id, row.slug, row.name, row.kind) if row else None
 
 
-def article_ids(conn: Connection, tag_id: int, *, limit: int) -> list[str]:
-    query = sa.select(article_tags.c.article_id).where(article_tags.c.tag_id == tag_id)
-    return list(conn.execute(query.limit(limit)).scalars())
+def article_ids(conn: Connection, tag_id: int, *, limit: int, offset: int = 0) -> list[str]:
+    """The articles carrying a tag, newest first."""
+    when = sa.func.coalesce(articles.c.published_at, articles.c.discovered_at)
+    query = (
+        sa.select(article_tags.c.article_id)
+        .join(articles, articles.c.id == article_tags.c.article_id)
+        .where(article_tags.c.tag_id == tag_id)
+        .order_by(when.desc(), articles.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def count_articles(conn: Connection, tag_id: int) -> int:
+    query = sa.select(sa.func.count()).where(article_tags.c.tag_id == tag_id)
+    return int(conn.execute(query).scalar_one())
 
 
 def sharing(conn: Connection, article_id: str, *, limit: int) -> list[str]:

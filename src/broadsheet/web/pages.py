@@ -51,8 +51,14 @@ async def source(
 
 
 @router.get("/tags/{slug}", name="tag")
-async def tag(request: Request, slug: str, db: DB, templates: Templates) -> HTMLResponse:
-    _, page = await run_in_threadpool(reading.tag, db, slug, limit=PAGE_SIZE)
+async def tag(
+    request: Request,
+    slug: str,
+    db: DB,
+    templates: Templates,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    _, page = await run_in_threadpool(reading.tag, db, slug, limit=PAGE_SIZE, offset=offset)
     return templates.TemplateResponse(request, "list.html", {"page": page, "source": None})
 
 

@@ -283,3 +283,20 @@ def test_periodic_job_runs_once_per_period(db: Database) -> None:
             jobs.claim_due(conn, "optimize", now=NOW + timedelta(hours=5), lease_seconds=60) is None
         )
         assert jobs.claim_due(conn, "optimize", now=NOW + timedelta(hours=6), lease_seconds=60)
+
+
+def test_tag_listing_is_newest_first_and_counted(db: Database) -> None:
+    sid = _source(db)
+    with db.begin() as conn:
+        articles.insert_discovered(
+            conn,
+            [_new(i, sid, published_at=NOW - timedelta(hours=i)) for i in range(1, 5)],
+            now=NOW,
+        )
+        for i in range(1, 5):
+            tags.tag_article(conn, f"{i:032x}", [("kursk", "Kursk", "topic")])
+        tag = tags.get_by_slug(conn, "kursk")
+        assert tag is not None
+        assert tags.count_articles(conn, tag.id) == 4
+        assert tags.article_ids(conn, tag.id, limit=2) == [f"{1:032x}", f"{2:032x}"]
+        assert tags.article_ids(conn, tag.id, limit=2, offset=2) == [f"{3:032x}", f"{4:032x}"]
