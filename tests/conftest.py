@@ -39,6 +39,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=str(tmp_path),
         allow_hosts=("127.0.0.1",),
         request_deadline=10.0,
+        per_host_delay=0.0,  # the loopback publishers are ours; politeness has its own tests
         fetch_workers=4,
     )
 

@@ -16,7 +16,7 @@ from rich.live import Live
 from rich.table import Table
 
 from broadsheet import __version__
-from broadsheet.config import Settings
+from broadsheet.config import Settings, markdown_table
 from broadsheet.errors import BroadsheetError
 from broadsheet.models import Progress
 from broadsheet.services import extraction, subscriptions
@@ -104,6 +104,7 @@ def demo(host: str, port: int, publishers_port: int) -> None:
         data_dir=str(data_dir),
         database_url=f"sqlite:///{database}",
         allow_hosts=(*base.allow_hosts, "127.0.0.1"),
+        per_host_delay=min(base.per_host_delay, 0.05),  # all sample publishers share one host
     )
     with SamplePublishers(port=publishers_port) as publishers:
         console.print(f"Sample publishers at {publishers.base_url}/", highlight=False)
@@ -231,8 +232,12 @@ def config() -> None:
 
 
 @config.command("show")
-def config_show() -> None:
+@click.option("--markdown", is_flag=True, help="Print the defaults as the README's table.")
+def config_show(markdown: bool) -> None:
     """Every setting: its environment variable, current value and meaning."""
+    if markdown:
+        click.echo(markdown_table(), nl=False)
+        return
     settings = _settings()
     table = Table("setting", "environment variable", "value", "help")
     for setting, value in settings.rows():

@@ -61,81 +61,54 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "list": _parse_list,
 }
 
+# fmt: off
 SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "data_dir",
-        "str",
-        None,
-        "Folder for the database and caches (default: the user's data directory).",
-    ),
-    Setting(
-        "database_url",
-        "str",
-        None,
-        "SQLAlchemy URL; default: SQLite file broadsheet.db in data_dir. postgresql+psycopg://... to scale out.",
-    ),
+    Setting("data_dir", "str", None, "Folder for the database and caches (default: the user's data directory)."),
+    Setting("database_url", "str", None, "SQLAlchemy URL; default: SQLite file broadsheet.db in data_dir. postgresql+psycopg://... to scale out."),
     Setting("host", "str", "127.0.0.1", "Address the web server binds to."),
     Setting("port", "int", 8000, "Port the web server listens on."),
-    Setting(
-        "timezone", "str", "UTC", "IANA time zone in which pages show times (e.g. Asia/Kolkata)."
-    ),
-    Setting(
-        "user_agent",
-        "str",
-        "Broadsheet/0.1 (+https://github.com/broadsheet-news/broadsheet)",
-        "User-Agent sent to publishers.",
-    ),
+    Setting("timezone", "str", "UTC", "IANA time zone in which pages show times (e.g. Asia/Kolkata)."),
+    Setting("user_agent", "str", "Broadsheet/0.1 (+https://github.com/broadsheet-news/broadsheet)", "User-Agent sent to publishers."),
     Setting("connect_timeout", "float", 10.0, "Seconds to wait for a TCP/TLS connection."),
     Setting("read_timeout", "float", 15.0, "Seconds to wait for any byte of a response."),
-    Setting(
-        "request_deadline",
-        "float",
-        30.0,
-        "Wall-clock seconds for a whole request, redirects included (stops slow drips).",
-    ),
-    Setting(
-        "max_body_bytes", "int", 10_000_000, "Largest response body accepted, after decompression."
-    ),
+    Setting("request_deadline", "float", 30.0, "Wall-clock seconds for a whole request, redirects included (stops slow drips)."),
+    Setting("max_body_bytes", "int", 10_000_000, "Largest response body accepted, after decompression."),
     Setting("max_redirects", "int", 5, "Redirects followed before a fetch fails."),
-    Setting(
-        "allow_hosts",
-        "list",
-        (),
-        "Hosts or networks (CIDR) fetched even though private or loopback, e.g. 127.0.0.1,10.0.0.0/8.",
-    ),
-    Setting(
-        "fetch_workers", "int", 8, "Threads fetching feeds and pages in the in-process runner."
-    ),
-    Setting("poll_interval", "int", 900, "Seconds between two checks of a feed."),
-    Setting(
-        "error_backoff_max",
-        "int",
-        86_400,
-        "Longest wait, in seconds, before retrying a failing feed.",
-    ),
+    Setting("allow_hosts", "list", (), "Hosts or networks (CIDR) fetched even though private or loopback, e.g. 127.0.0.1,10.0.0.0/8."),
+    Setting("fetch_workers", "int", 8, "Threads fetching feeds and pages in the in-process runner."),
+    Setting("per_host_connections", "int", 2, "Requests in flight to one host at most."),
+    Setting("per_host_delay", "float", 0.5, "Seconds between the starts of two requests to one host."),
+    Setting("respect_robots", "bool", True, "Ask robots.txt before fetching an article page (feeds are meant to be fetched)."),
+    Setting("poll_interval", "int", 900, "Seconds between two checks of a new feed; then adapted to how often it publishes."),
+    Setting("poll_interval_min", "int", 300, "Shortest interval between two checks of a feed."),
+    Setting("poll_interval_max", "int", 86_400, "Longest interval between two checks of a feed."),
+    Setting("error_backoff_max", "int", 86_400, "Longest wait, in seconds, before retrying a failing feed."),
     Setting("max_attempts", "int", 5, "Attempts at an article before it is marked dead."),
-    Setting(
-        "lease_seconds",
-        "int",
-        600,
-        "How long a claimed feed or article stays leased to one worker.",
-    ),
-    Setting(
-        "story_window_hours",
-        "int",
-        72,
-        "An article joins a story only if the story saw coverage within this many hours.",
-    ),
-    Setting(
-        "story_threshold",
-        "float",
-        0.15,
-        "Minimum headline+lead similarity for an article to join a story.",
-    ),
+    Setting("lease_seconds", "int", 600, "How long a claimed feed or article stays leased to one worker."),
+    Setting("story_window_hours", "int", 72, "An article joins a story only if the story saw coverage within this many hours."),
+    Setting("story_threshold", "float", 0.15, "Minimum headline+lead similarity for an article to join a story."),
     Setting("log_level", "str", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )
+# fmt: on
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+
+# Defaults computed at start-up, described in words for the documentation.
+_DOC_DEFAULTS = {
+    "data_dir": "the user data directory (e.g. ~/.local/share/broadsheet)",
+    "database_url": "sqlite:///DATA_DIR/broadsheet.db",
+}
+
+
+def markdown_table() -> str:
+    """The settings table as the README shows it (`broadsheet config show --markdown`)."""
+    lines = ["| Environment variable | Default | Meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = _DOC_DEFAULTS.get(s.name, s.default)
+        if isinstance(default, tuple):
+            default = ",".join(default) or "(none)"
+        lines.append(f"| `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +126,12 @@ class Settings:
     max_redirects: int
     allow_hosts: tuple[str, ...]
     fetch_workers: int
+    per_host_connections: int
+    per_host_delay: float
+    respect_robots: bool
     poll_interval: int
+    poll_interval_min: int
+    poll_interval_max: int
     error_backoff_max: int
     max_attempts: int
     lease_seconds: int
@@ -202,10 +180,17 @@ class Settings:
             "max_attempts",
             "lease_seconds",
             "fetch_workers",
-            "poll_interval",
+            "per_host_connections",
+            "poll_interval_min",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{ENV_PREFIX}{name.upper()} must be positive")
+        if not self.poll_interval_min <= self.poll_interval <= self.poll_interval_max:
+            raise ConfigError(
+                f"{ENV_PREFIX}POLL_INTERVAL must lie between POLL_INTERVAL_MIN and POLL_INTERVAL_MAX"
+            )
+        if self.per_host_delay < 0:
+            raise ConfigError(f"{ENV_PREFIX}PER_HOST_DELAY must not be negative")
         if not 0 < self.story_threshold < 1:
             raise ConfigError(f"{ENV_PREFIX}STORY_THRESHOLD must be between 0 and 1")
 

@@ -50,6 +50,12 @@ class BlockedAddress(FetchError):
     kind = "blocked_address"
 
 
+class BlockedByRobots(FetchError):
+    """The publisher's robots.txt disallows the page for our user agent."""
+
+    kind = "robots"
+
+
 class DNSError(FetchError):
     kind = "dns"
 

@@ -49,6 +49,7 @@ def test_sigkill_mid_ingest_loses_and_duplicates_nothing(tmp_path: Path) -> None
         "BROADSHEET_ALLOW_HOSTS": "127.0.0.1",
         "BROADSHEET_LEASE_SECONDS": str(LEASE_SECONDS),
         "BROADSHEET_FETCH_WORKERS": "2",
+        "BROADSHEET_PER_HOST_DELAY": "0",
         "BROADSHEET_LOG_LEVEL": "ERROR",
     }
     settings = Settings.load(env=env)

@@ -35,6 +35,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BROADSHEET_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BROADSHEET_ALLOW_HOSTS", "127.0.0.1")
     monkeypatch.setenv("BROADSHEET_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("BROADSHEET_PER_HOST_DELAY", "0")
     monkeypatch.setenv("COLUMNS", "250")  # rich tables: one row a line
     return tmp_path
 

@@ -76,7 +76,7 @@ def process_article(fetcher: Fetcher, link: str, *, feed_content: str = "") -> E
     it) but the feed carried the full text, that text is used instead; otherwise the page's
     error is raised so that the caller records it."""
     try:
-        response = fetcher.get(link, accept=PAGE_ACCEPT)
+        response = fetcher.get(link, accept=PAGE_ACCEPT, robots=True)
         return extract_article(response.content, response.url)
     except (FetchError, ExtractionError) as page_error:
         if not feed_content.strip():

@@ -31,6 +31,7 @@ import httpx
 from broadsheet.config import Settings
 from broadsheet.errors import (
     BlockedAddress,
+    BlockedByRobots,
     ConnectError,
     FetchError,
     FetchTimeout,
@@ -42,6 +43,7 @@ from broadsheet.errors import (
 )
 from broadsheet.models import FetchResult
 from broadsheet.pipeline.addresses import AddressPolicy
+from broadsheet.pipeline.politeness import ALLOW_ALL, HostLimiter, RobotsCache
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CHUNK = 64 * 1024
@@ -252,8 +254,17 @@ class Fetcher:
         max_redirects: int = 5,
         allow_hosts: Iterable[str] = (),
         max_connections: int = 100,
+        per_host: int = 2,
+        per_host_delay: float = 0.0,
+        robots_ttl: float | None = 86_400.0,
     ) -> None:
         self.policy = AddressPolicy(allow_hosts)
+        self.limiter = HostLimiter(per_host=per_host, min_delay=per_host_delay)
+        self.robots = (
+            RobotsCache(self._robots_text, user_agent=user_agent, ttl=robots_ttl)
+            if robots_ttl is not None
+            else None
+        )
         self.request_deadline = request_deadline
         self.max_body_bytes = max_body_bytes
         self.max_redirects = max_redirects
@@ -276,6 +287,9 @@ class Fetcher:
             max_body_bytes=settings.max_body_bytes,
             max_redirects=settings.max_redirects,
             allow_hosts=settings.allow_hosts,
+            per_host=settings.per_host_connections,
+            per_host_delay=settings.per_host_delay,
+            robots_ttl=86_400.0 if settings.respect_robots else None,
         )
 
     def close(self) -> None:
@@ -299,11 +313,18 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         accept: str | None = None,
+        robots: bool = False,
     ) -> FetchResult:
         """GET ``url`` following redirects; 304 comes back as ``FetchResult(status=304)``.
 
-        Raises a ``FetchError`` subclass (carrying the URL) for everything else that goes wrong.
+        ``robots=True`` (article pages) first asks the site's robots.txt. Requests to one host
+        wait for a free per-host slot. Raises a ``FetchError`` subclass (carrying the URL) for
+        everything else that goes wrong.
         """
+        if robots and self.robots is not None:
+            target = _check_url(url)
+            if not self.robots.allowed(f"{target.scheme}://{target.netloc.decode()}", url):
+                raise BlockedByRobots("robots.txt disallows this page", url=url)
         headers = {"Accept": accept or "*/*"}
         if etag:
             headers["If-None-Match"] = etag
@@ -315,7 +336,10 @@ class Fetcher:
             for _ in range(self.max_redirects + 1):
                 target = _check_url(current)
                 try:
-                    with self._client.stream("GET", target, headers=headers) as response:
+                    with (
+                        self.limiter.slot(target.netloc.decode().lower()),
+                        self._client.stream("GET", target, headers=headers) as response,
+                    ):
                         location = self._redirect_location(response, target)
                         if location is None:
                             return self._finish(response, str(target), etag, last_modified)
@@ -328,6 +352,14 @@ class Fetcher:
             raise TooManyRedirects(f"more than {self.max_redirects} redirects", url=url)
         finally:
             _DEADLINE.reset(token)
+
+    def _robots_text(self, robots_url: str) -> str | None:
+        try:
+            return self.get(robots_url, accept="text/plain").content.decode("utf-8", "replace")
+        except HTTPStatusError as exc:
+            return ALLOW_ALL if 400 <= exc.status < 500 else None
+        except FetchError:
+            return None
 
     def _redirect_location(self, response: httpx.Response, url: httpx.URL) -> str | None:
         self._check_peer(response, url)

@@ -28,6 +28,7 @@ from broadsheet.errors import BroadsheetError, HTTPStatusError, InternalError
 from broadsheet.models import ExtractedArticle, Stage
 from broadsheet.pipeline.cluster import StoryGrouper
 from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.schedule import adaptive_interval
 from broadsheet.pipeline.tags import hashtags
 from broadsheet.storage import Database
 from broadsheet.storage import articles as article_store
@@ -118,6 +119,14 @@ class Ingestor:
                 )
             return PollOutcome(claim.id, not_modified=True)
 
+        interval = adaptive_interval(
+            [e.published_at for e in result.feed.entries],
+            now=now,
+            current=claim.interval_seconds,
+            minimum=self.settings.poll_interval_min,
+            maximum=self.settings.poll_interval_max,
+        )
+        next_check = now + timedelta(seconds=interval)
         records = pipeline.article_records(result.feed.entries)
         new = [
             NewArticle(
@@ -148,6 +157,7 @@ class Ingestor:
                 last_modified=result.response.last_modified,
                 title=result.feed.title,
                 websub_hub=result.feed.websub_hub,
+                interval_seconds=interval,
             )
             if not kept:  # our lease was taken over: let the new holder store this poll
                 conn.rollback()

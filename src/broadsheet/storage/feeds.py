@@ -137,6 +137,7 @@ def record_success(
     last_modified: str | None,
     title: str | None = None,
     websub_hub: str | None = None,
+    interval_seconds: int | None = None,
 ) -> bool:
     """Store a successful poll and release the lease. Call it in the same transaction as the
     articles the poll found: saving the validators alone would make the next poll a 304 that
@@ -157,6 +158,8 @@ def record_success(
         values["title"] = title
     if websub_hub:
         values["websub_hub"] = websub_hub
+    if interval_seconds:
+        values["interval_seconds"] = interval_seconds
     result = conn.execute(
         sa.update(feeds).where(leases.held(feeds, claim.id, claim.token)).values(**values)
     )

@@ -65,7 +65,12 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     data = tmp_path_factory.mktemp("site")
     settings = Settings.load(
-        env={}, data_dir=str(data), allow_hosts=("127.0.0.1",), timezone=ZONE, fetch_workers=4
+        env={},
+        data_dir=str(data),
+        allow_hosts=("127.0.0.1",),
+        timezone=ZONE,
+        fetch_workers=4,
+        per_host_delay=0.0,
     )
     db = Database(settings.database_url)
     db.migrate()
