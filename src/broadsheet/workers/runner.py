@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,11 +39,14 @@ class Runner:
         workers: int,
         batch: int | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        cluster_every: float = 30.0,
     ) -> None:
         self.ingestor = ingestor
         self.workers = workers
         self.batch = batch or workers * 4
         self.progress = Progress()
+        self.cluster_every = cluster_every
+        self._clustered_at = time.monotonic()
         self._on_progress = on_progress
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="broadsheet")
@@ -77,7 +81,13 @@ class Runner:
             self._report()
 
         self.ingestor.run_maintenance()
-        placed = self.ingestor.cluster_pending()
+        # Online grouping depends on arrival order: place articles in larger, time-ordered
+        # batches once extraction has caught up, but never hold stories back for long.
+        placed = 0
+        drained = len(claims) < self.batch
+        if drained or time.monotonic() - self._clustered_at > self.cluster_every:
+            placed = self.ingestor.cluster_pending()
+            self._clustered_at = time.monotonic()
         if placed:
             self.progress.stories = self.ingestor.story_count()
             self._report()
