@@ -15,6 +15,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _TRACKING = frozenset({"fbclid", "gclid", "mc_cid", "mc_eid", "ocid", "cmpid"})
 # Browsers drop these from URLs before parsing them: "java\tscript:" is "javascript:".
 _STRIPPED = re.compile(r"[\t\n\r]")
+# What no URL may carry: other C0 controls (NUL breaks PostgreSQL text) and lone surrogates
+# (unencodable, so SQLite's driver raises on them). Percent-encoded forms are fine.
+_UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
 def _is_tracking(pair: str) -> bool:
@@ -41,8 +44,11 @@ def canonicalize_url(url: str) -> str:
     Lowercases scheme and host, drops the default port, the fragment and tracking parameters
     (``utm_*``, ``fbclid``, ``gclid``, ``mc_cid``, ``mc_eid``, ``ocid``, ``cmpid``), sorts the
     remaining query parameters (kept exactly as encoded) and turns an empty path into ``/``.
-    Idempotent. Raises ``ValueError`` for a URL that cannot be parsed.
+    Idempotent. Raises ``ValueError`` for a URL that cannot be parsed or carries control
+    characters or lone surrogates.
     """
+    if _UNSAFE.search(url):
+        raise ValueError(f"control character or lone surrogate in URL {url!r}")
     parts = urlsplit(_STRIPPED.sub("", url.strip()))
     pairs = sorted(p for p in parts.query.split("&") if p and not _is_tracking(p))
     path = parts.path or ("/" if parts.netloc else "")
@@ -64,6 +70,8 @@ def host_of(url: str) -> str:
 
 def resolve_url(base: str, href: str) -> str | None:
     """``href`` made absolute against ``base``; None unless the result is an http(s) URL."""
+    if _UNSAFE.search(href):
+        return None
     try:
         resolved = urljoin(base, _STRIPPED.sub("", href.strip()))
         parts = urlsplit(resolved)

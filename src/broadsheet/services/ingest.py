@@ -91,11 +91,10 @@ class Ingestor:
             )
 
     def poll(self, claim: FeedClaim) -> PollOutcome:
-        """Poll one claimed feed; store what it announces and its validators in one commit."""
+        """Poll one claimed feed; store what it announces and its validators in one commit.
+        Whatever goes wrong, from the network to the database, is recorded on the feed."""
         try:
-            result = pipeline.poll_feed(
-                self.fetcher, claim.url, etag=claim.etag, last_modified=claim.last_modified
-            )
+            return self._poll(claim)
         except BroadsheetError as exc:
             self._feed_failed(claim, exc)
             return PollOutcome(claim.id, error=f"{exc.kind}: {exc}")
@@ -105,6 +104,10 @@ class Ingestor:
             self._feed_failed(claim, internal)
             return PollOutcome(claim.id, error=f"{internal.kind}: {internal}")
 
+    def _poll(self, claim: FeedClaim) -> PollOutcome:
+        result = pipeline.poll_feed(
+            self.fetcher, claim.url, etag=claim.etag, last_modified=claim.last_modified
+        )
         now = self.clock()
         next_check = now + timedelta(seconds=claim.interval_seconds)
         if result.feed is None:  # 304: nothing new, validators unchanged
@@ -186,6 +189,9 @@ class Ingestor:
 
     def claim_articles(self, stage: Stage, limit: int) -> list[ArticleClaim]:
         with self.db.begin() as conn:
+            article_store.bury_exhausted(
+                conn, stage, now=self.clock(), max_attempts=self.settings.max_attempts
+            )
             return article_store.claim(
                 conn,
                 stage,
@@ -196,16 +202,18 @@ class Ingestor:
 
     def extract(self, claim: ArticleClaim) -> ExtractOutcome:
         """Fetch and extract one claimed article; commit it and its tags, or record the error."""
-        with self.db.begin() as conn:
-            link, feed_title, feed_content = article_store.feed_content(conn, claim.id)
         try:
-            article = pipeline.process_article(self.fetcher, link, feed_content=feed_content)
+            return self._extract(claim)
         except BroadsheetError as exc:
             return self._article_failed(claim, f"{exc.kind}: {exc}")
         except Exception as exc:  # a bug in a stage must not kill the runner: record it
-            log.exception("unexpected error extracting %s", link)
+            log.exception("unexpected error extracting article %s", claim.id)
             return self._article_failed(claim, f"{InternalError.kind}: {type(exc).__name__}: {exc}")
 
+    def _extract(self, claim: ArticleClaim) -> ExtractOutcome:
+        with self.db.begin() as conn:
+            link, feed_title, feed_content = article_store.feed_content(conn, claim.id)
+        article = pipeline.process_article(self.fetcher, link, feed_content=feed_content)
         now = self.clock()
         with self.db.begin() as conn:
             current = article_store.get(conn, claim.id)

@@ -140,6 +140,28 @@ def claim(
     return [ArticleClaim(id=r.id, token=won[r.id], attempts=r.attempts) for r in rows]
 
 
+def bury_exhausted(conn: Connection, stage: Stage, *, now: datetime, max_attempts: int) -> int:
+    """Mark dead the articles of ``stage`` that used up their attempts without ever recording
+    a failure: their worker died mid-way (a crash, an out-of-memory kill) on every attempt."""
+    result = conn.execute(
+        sa.update(articles)
+        .where(
+            articles.c.stage == stage.value,
+            articles.c.attempts >= max_attempts,
+            leases.free(articles, now),
+        )
+        .values(
+            stage=Stage.DEAD.value,
+            lease_until=None,
+            lease_token=None,
+            last_error=sa.func.coalesce(
+                articles.c.last_error, f"gave up after {max_attempts} attempts: the worker died"
+            ),
+        )
+    )
+    return result.rowcount
+
+
 def get(conn: Connection, article_id: str) -> ArticleRow | None:
     row = conn.execute(_select().where(articles.c.id == article_id)).first()
     return _row(row) if row else None
@@ -195,10 +217,10 @@ def record_failure(
     }
     if dead:
         values["stage"] = Stage.DEAD.value
-    conn.execute(
+    result = conn.execute(
         sa.update(articles).where(leases.held(articles, claim.id, claim.token)).values(**values)
     )
-    return dead
+    return dead and result.rowcount == 1
 
 
 def set_story(conn: Connection, claim: ArticleClaim, story_id: int) -> bool:

@@ -68,3 +68,12 @@ def test_host_of() -> None:
 )
 def test_resolve_url(base: str, href: str, expected: str | None) -> None:
     assert resolve_url(base, href) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["https://ex.com/a\x00b", "https://ex.com/\ud800", "https://ex.com/\x1b[0m"]
+)
+def test_control_characters_and_surrogates_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="control character"):
+        canonicalize_url(bad)
+    assert resolve_url("https://ex.com/", bad) is None

@@ -321,3 +321,28 @@ def test_hostile_markup_is_sanitized_before_storage(
     assert "javascript:" not in html
     assert "<script" not in html
     assert "alert(1)" not in row.text
+
+
+@pytest.mark.parametrize("poison", ["\\u0000", "\\ud800"])
+def test_an_unstorable_entry_link_is_skipped_and_the_rest_stored(
+    db: Database, settings: Settings, fetcher: Fetcher, poison: str
+) -> None:
+    """A NUL breaks PostgreSQL text and a lone surrogate breaks SQLite's driver: such an entry
+    is dropped, on both engines alike, and the feed's other entries are stored."""
+    with ScriptedServer() as srv:
+        feed = (
+            '{"version": "https://jsonfeed.org/version/1.1", "title": "Odd", "items": ['
+            f'{{"id": "1", "url": "{srv.url("/a")}{poison}b", "title": "bad"}},'
+            f'{{"id": "2", "url": "{srv.url("/good")}", "title": "Sea wall repairs"}}]}}'
+        )
+        srv.routes["/feed.json"] = Reply(
+            200, feed.encode(), {"Content-Type": "application/feed+json"}
+        )
+        srv.routes["/good"] = Reply(
+            200, article_page("Sea wall repairs", paragraphs_html()), HTML_TYPE
+        )
+        subscriptions.subscribe(db, settings, url=srv.url("/feed.json"), now=datetime.now(UTC))
+        progress = run(db, fetcher, settings)
+    assert (progress.feeds_failed, progress.articles_extracted) == (0, 1)
+    row = feed_by_url(db)[srv.url("/feed.json")]
+    assert row.healthy

@@ -300,3 +300,22 @@ def test_tag_listing_is_newest_first_and_counted(db: Database) -> None:
         assert tags.count_articles(conn, tag.id) == 4
         assert tags.article_ids(conn, tag.id, limit=2) == [f"{1:032x}", f"{2:032x}"]
         assert tags.article_ids(conn, tag.id, limit=2, offset=2) == [f"{3:032x}", f"{4:032x}"]
+
+
+def test_an_article_that_kills_its_worker_is_buried_at_the_cap(db: Database) -> None:
+    sid = _source(db)
+    with db.begin() as conn:
+        articles.insert_discovered(conn, [_new(1, sid)], now=NOW)
+    now = NOW
+    for _ in range(3):  # each worker dies holding the lease: no failure is ever recorded
+        with db.begin() as conn:
+            assert articles.bury_exhausted(conn, Stage.DISCOVERED, now=now, max_attempts=3) == 0
+            assert (
+                len(articles.claim(conn, Stage.DISCOVERED, now=now, limit=1, lease_seconds=60)) == 1
+            )
+        now += timedelta(seconds=61)
+    with db.begin() as conn:
+        assert articles.bury_exhausted(conn, Stage.DISCOVERED, now=now, max_attempts=3) == 1
+        assert articles.claim(conn, Stage.DISCOVERED, now=now, limit=1, lease_seconds=60) == []
+        row = articles.get(conn, f"{1:032x}")
+    assert row is not None and row.stage == Stage.DEAD
