@@ -211,7 +211,7 @@ class Ingestor:
             return self._article_failed(claim, f"{InternalError.kind}: {type(exc).__name__}: {exc}")
 
     def _extract(self, claim: ArticleClaim) -> ExtractOutcome:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             link, feed_title, feed_content = article_store.feed_content(conn, claim.id)
         article = pipeline.process_article(self.fetcher, link, feed_content=feed_content)
         now = self.clock()
@@ -309,7 +309,7 @@ class Ingestor:
         return ran
 
     def story_count(self) -> int:
-        with self.db.begin() as conn:
+        with self.db.read() as conn:
             return story_store.count(conn)
 
     def _window_grouper(self) -> StoryGrouper:

@@ -64,7 +64,7 @@ class Status:
 
 
 def home(db: Database, *, now: datetime, stories: int = 10, latest: int = 30) -> HomePage:
-    with db.begin() as conn:
+    with db.read() as conn:
         top = story_store.top(conn, since=now - TOP_STORIES_WINDOW, limit=stories)
         members = article_store.in_stories(conn, [s.id for s in top])
         recent = article_store.latest(conn, limit=latest)
@@ -82,7 +82,7 @@ def home(db: Database, *, now: datetime, stories: int = 10, latest: int = 30) ->
 
 
 def article(db: Database, article_id: str) -> ArticlePage:
-    with db.begin() as conn:
+    with db.read() as conn:
         row = article_store.get(conn, article_id)
         if row is None or not row.text:
             raise NotFound(f"no article {article_id}")
@@ -107,7 +107,7 @@ def article(db: Database, article_id: str) -> ArticlePage:
 
 
 def story(db: Database, story_id: int) -> StoryPage:
-    with db.begin() as conn:
+    with db.read() as conn:
         row = story_store.get(conn, story_id)
         if row is None or not row.article_count:
             raise NotFound(f"no story {story_id}")
@@ -115,14 +115,14 @@ def story(db: Database, story_id: int) -> StoryPage:
 
 
 def latest(db: Database, *, limit: int, offset: int = 0) -> ListPage:
-    with db.begin() as conn:
+    with db.read() as conn:
         rows = article_store.latest(conn, limit=limit, offset=offset)
         total = article_store.count_shown(conn)
     return ListPage("Latest", tuple(rows), total, offset, limit)
 
 
 def source(db: Database, slug: str, *, limit: int, offset: int = 0) -> tuple[SourceRow, ListPage]:
-    with db.begin() as conn:
+    with db.read() as conn:
         src = source_store.get_by_slug(conn, slug)
         if src is None:
             raise NotFound(f"no source {slug}")
@@ -132,7 +132,7 @@ def source(db: Database, slug: str, *, limit: int, offset: int = 0) -> tuple[Sou
 
 
 def tag(db: Database, slug: str, *, limit: int, offset: int = 0) -> tuple[TagRow, ListPage]:
-    with db.begin() as conn:
+    with db.read() as conn:
         row = tag_store.get_by_slug(conn, slug)
         if row is None:
             raise NotFound(f"no tag {slug}")
@@ -143,7 +143,7 @@ def tag(db: Database, slug: str, *, limit: int, offset: int = 0) -> tuple[TagRow
 
 
 def status(db: Database) -> Status:
-    with db.begin() as conn:
+    with db.read() as conn:
         return Status(
             article_store.count_by_stage(conn),
             story_store.count(conn),

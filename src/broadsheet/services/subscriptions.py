@@ -131,7 +131,7 @@ def import_opml(db: Database, settings: Settings, content: bytes, *, now: dateti
 
 
 def export_opml(db: Database) -> bytes:
-    with db.begin() as conn:
+    with db.read() as conn:
         rows = feed_store.all_feeds(conn)
     return render_opml(
         Subscription(url=f.url, title=f.title or f.source_name, category=f.category) for f in rows
@@ -139,5 +139,5 @@ def export_opml(db: Database) -> bytes:
 
 
 def list_feeds(db: Database) -> list[FeedRow]:
-    with db.begin() as conn:
+    with db.read() as conn:
         return feed_store.all_feeds(conn)

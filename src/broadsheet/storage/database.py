@@ -1,9 +1,9 @@
 """The engine, its per-connection settings, and schema migrations.
 
-SQLite is the zero-configuration default: WAL so that readers never wait for the writer, foreign
-keys on, ``synchronous=FULL`` because NORMAL may drop the last transactions on power loss
-(KNOWN-FAULTS), and a busy timeout so that the runner's threads queue for the write lock instead
-of failing. PostgreSQL needs nothing special here.
+SQLite is the zero-configuration default: WAL so that readers (``Database.read``) never wait for
+the writer, foreign keys on, ``synchronous=FULL`` because NORMAL may drop the last transactions
+on power loss (KNOWN-FAULTS), and a busy timeout so that the runner's threads queue for the
+write lock instead of failing. PostgreSQL needs nothing special here.
 """
 
 from __future__ import annotations
@@ -38,8 +38,13 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_READ = "broadsheet_read"  # execution option marking a read-only unit of work
+
+
 def _on_sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A read-only unit takes a deferred transaction: in WAL mode it reads a snapshot and never
+    # waits for the writer. A unit that writes takes the write lock up front.
+    conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ) else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -70,10 +75,22 @@ class Database:
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A connection inside one transaction: committed on exit, rolled back on error."""
+        """A unit of work that writes: one transaction, committed on exit, rolled back on error."""
         try:
             with self.engine.begin() as conn:
                 yield conn
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc}") from exc
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A unit of work that only reads (pages, listings): one consistent snapshot that, on
+        SQLite, never waits behind the writer."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_READ: True})
+                with conn.begin():
+                    yield conn
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -319,3 +320,31 @@ def test_an_article_that_kills_its_worker_is_buried_at_the_cap(db: Database) -> 
         assert articles.claim(conn, Stage.DISCOVERED, now=now, limit=1, lease_seconds=60) == []
         row = articles.get(conn, f"{1:032x}")
     assert row is not None and row.stage == Stage.DEAD
+
+
+def test_a_reader_does_not_wait_behind_a_writer(db: Database) -> None:
+    """SQLite in WAL mode: a read-only unit sees the last committed snapshot at once while a
+    write transaction is open (PostgreSQL behaves the same under MVCC)."""
+    sid = _source(db)
+    holding = threading.Event()
+    release = threading.Event()
+
+    def writer() -> None:
+        with db.begin() as conn:
+            articles.insert_discovered(conn, [_new(1, sid)], now=NOW)
+            holding.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert holding.wait(10)
+        started = time.monotonic()
+        with db.read() as conn:
+            assert articles.count_by_stage(conn) == {}  # the open write is not visible yet
+        assert time.monotonic() - started < 1.0
+    finally:
+        release.set()
+        thread.join(10)
+    with db.read() as conn:
+        assert articles.count_by_stage(conn) == {"discovered": 1}
