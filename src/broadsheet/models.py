@@ -7,7 +7,7 @@ timezone-aware; the pipeline never produces a naive datetime.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -185,7 +185,7 @@ class TagRow:
 
 @dataclass(slots=True)
 class Progress:
-    """Counts the runner reports to the terminal and to the web status endpoint."""
+    """Counts the runner reports to the terminal."""
 
     feeds_total: int = 0
     feeds_polled: int = 0
@@ -194,4 +194,4 @@ class Progress:
     articles_extracted: int = 0
     articles_failed: int = 0
     stories: int = 0
-    errors: list[str] = field(default_factory=list)
+    last_error: str | None = None

@@ -42,7 +42,7 @@ def _ingest(runtime: Runtime, publishers: SamplePublishers) -> None:
         subscriptions.add(runtime.db, runtime.fetcher, runtime.settings, url, now=utcnow())
     with Runner(runtime.ingestor(), workers=4) as runner:
         progress = runner.run_until_idle()
-    assert progress.feeds_failed == 0, progress.errors
+    assert progress.feeds_failed == 0, progress.last_error
     assert progress.articles_failed == 0
 
 

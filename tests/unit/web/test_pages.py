@@ -50,7 +50,7 @@ def ingest(db: Database, settings: Settings, feed_urls: list[str], *, discover: 
                 subscriptions.subscribe(db, settings, url=url, now=datetime.now(UTC))
         with Runner(Ingestor(db, fetcher, settings), workers=4) as runner:
             progress = runner.run_until_idle()
-    assert progress.feeds_failed == 0 and progress.articles_failed == 0, progress.errors
+    assert progress.feeds_failed == 0 and progress.articles_failed == 0, progress.last_error
 
 
 @dataclass(frozen=True, slots=True)
