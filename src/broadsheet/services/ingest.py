@@ -41,6 +41,8 @@ from broadsheet.storage.feeds import FeedClaim
 
 log = logging.getLogger(__name__)
 
+CLUSTER_LOCK = "cluster"  # the periodic_runs row that lets one process at a time cluster
+
 # name -> (job over one transaction, period)
 MAINTENANCE: dict[str, tuple[Callable[[Connection], None], timedelta]] = {
     "optimize": (job_store.optimize, timedelta(hours=6)),
@@ -81,6 +83,7 @@ class Ingestor:
         self.clock = clock
         self._grouper: StoryGrouper | None = None
         self._grouper_loaded_at: datetime | None = None
+        self._clustered_at: datetime | None = None  # when this process last released the lock
 
     # -- feeds ---------------------------------------------------------------------------------
 
@@ -247,17 +250,39 @@ class Ingestor:
 
     # -- stories -------------------------------------------------------------------------------
 
-    def cluster_pending(self, limit: int = 200) -> int:
-        """Place extracted articles into stories, oldest first. One clusterer at a time: the
-        runner calls this from a single thread (scale-out takes an advisory lock)."""
+    def cluster_pending(self, limit: int = 50) -> int:
+        """Place extracted articles into stories, oldest first.
+
+        One clusterer at a time across every process on the database: two would each open a
+        story for the same event. The "cluster" row of the periodic jobs table is the lock; a
+        process that finds it held does nothing now. The open window is kept in memory between
+        calls and reloaded whenever another process has placed articles since."""
+        with self.db.read() as conn:
+            if not article_store.waiting(conn, Stage.EXTRACTED, now=self.clock()):
+                return 0
+        now = self.clock()
+        with self.db.begin() as conn:
+            token = job_store.claim_due(
+                conn, CLUSTER_LOCK, now=now, lease_seconds=self.settings.lease_seconds
+            )
+            last = job_store.last_run(conn, CLUSTER_LOCK)
+        if token is None:
+            return 0
+        if last != self._clustered_at:
+            self._grouper = None
         placed = 0
-        while claims := self.claim_articles(Stage.EXTRACTED, limit):
-            grouper = self._window_grouper()
-            try:
-                placed += self._place(grouper, claims)
-            except BaseException:
-                self._grouper = None  # memory may now disagree with the rolled-back database
-                raise
+        try:
+            # small batches: each is one write transaction, and readers of pages never wait
+            while claims := self.claim_articles(Stage.EXTRACTED, limit):
+                placed += self._place(self._window_grouper(), claims)
+        except BaseException:
+            self._grouper = None  # memory may now disagree with the rolled-back database
+            raise
+        finally:
+            done = self.clock()
+            with self.db.begin() as conn:
+                if job_store.finish(conn, CLUSTER_LOCK, token, now=done, every=timedelta(0)):
+                    self._clustered_at = done
         return placed
 
     def _place(self, grouper: StoryGrouper, claims: list[ArticleClaim]) -> int:

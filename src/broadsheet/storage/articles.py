@@ -140,6 +140,16 @@ def claim(
     return [ArticleClaim(id=r.id, token=won[r.id], attempts=r.attempts) for r in rows]
 
 
+def waiting(conn: Connection, stage: Stage, *, now: datetime) -> bool:
+    """Whether any article waits in ``stage`` (a cheap read before taking a lock)."""
+    query = sa.select(articles.c.id).where(
+        articles.c.stage == stage.value,
+        sa.or_(articles.c.next_attempt_at.is_(None), articles.c.next_attempt_at <= now),
+        leases.free(articles, now),
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def bury_exhausted(conn: Connection, stage: Stage, *, now: datetime, max_attempts: int) -> int:
     """Mark dead the articles of ``stage`` that used up their attempts without ever recording
     a failure: their worker died mid-way (a crash, an out-of-memory kill) on every attempt."""
