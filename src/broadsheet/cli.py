@@ -192,11 +192,15 @@ def feeds_import(path: Path) -> None:
     settings = _settings()
     with Runtime.open(settings) as runtime:
         try:
-            added = subscriptions.import_opml(runtime.db, settings, path.read_bytes(), now=utcnow())
+            added, refused = subscriptions.import_opml(
+                runtime.db, settings, path.read_bytes(), now=utcnow()
+            )
         except BroadsheetError as exc:
             raise click.ClickException(str(exc)) from exc
+    for exc in refused:
+        click.echo(f"refused: {exc}", err=True)
     new = sum(a.created for a in added)
-    click.echo(f"{new} feeds added, {len(added) - new} already subscribed")
+    click.echo(f"{new} feeds added, {len(added) - new} already subscribed, {len(refused)} refused")
 
 
 @feeds.command("export")

@@ -120,12 +120,12 @@ def test_feeds_import_then_export_round_trips(
             zip(publishers.feed_urls(), publishers.publishers, strict=True)
         )
     ]
-    source = opml_file(tmp_path / "in.opml", rows)
+    source = opml_file(tmp_path / "in.opml", [*rows, ("file:///etc/passwd", "Local", None)])
+    first = cli("feeds", "import", str(source))
+    assert first.stdout.strip() == f"{len(rows)} feeds added, 0 already subscribed, 1 refused"
+    assert "file:///etc/passwd" in first.stderr
     assert cli("feeds", "import", str(source)).stdout.strip() == (
-        f"{len(rows)} feeds added, 0 already subscribed"
-    )
-    assert cli("feeds", "import", str(source)).stdout.strip() == (
-        f"0 feeds added, {len(rows)} already subscribed"
+        f"0 feeds added, {len(rows)} already subscribed, 1 refused"
     )
 
     target = tmp_path / "out.opml"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from broadsheet.config import Settings
-from broadsheet.errors import BroadsheetError, NotAFeed
+from broadsheet.errors import BroadsheetError, InvalidURL, NotAFeed
 from broadsheet.models import FeedRow, ParsedFeed
 from broadsheet.pipeline import FEED_ACCEPT
 from broadsheet.pipeline.feeds import find_feed_links, parse_feed
@@ -20,7 +20,7 @@ from broadsheet.storage import feeds as feed_store
 from broadsheet.storage import sources as source_store
 
 # "BBC News - World", "The Ledger | Top stories", "Courier: Latest": the publisher comes first.
-_TITLE_TAIL = re.compile(r"(?:\s+[-–—|»]|\s*:)\s+.*$")
+_SEPARATORS = re.compile(r"\s+[-–—|»>]\s+|:\s+")
 _COMMENTS_FEED = re.compile(r"/comments?/(?:feed|rss|atom)", re.IGNORECASE)
 
 
@@ -31,9 +31,17 @@ class Added:
 
 
 def publisher_name(feed_title: str | None, url: str) -> str:
+    """The publisher's name from a feed title: the part that names the site's host where one
+    does ("World news | The Guardian" on theguardian.com -> "The Guardian"), else the head
+    ("BBC News - World" -> "BBC News"), else the host."""
     title = (feed_title or "").strip()
-    name = _TITLE_TAIL.sub("", title).strip() or title
-    return name or host_of(url) or url
+    parts = [p.strip() for p in _SEPARATORS.split(title) if p.strip()]
+    host = slugify(host_of(url).removeprefix("www.")).replace("-", "")
+    for part in parts:
+        key = slugify(part).replace("-", "")
+        if host and len(key) >= 3 and key in host:
+            return part
+    return (parts[0] if parts else "") or host_of(url) or url
 
 
 def subscribe(
@@ -46,6 +54,8 @@ def subscribe(
     site_url: str | None = None,
     category: str | None = None,
 ) -> Added:
+    if resolve_url(url, url) is None:  # an OPML file may name any scheme: http(s) only
+        raise InvalidURL(f"not an http(s) feed URL: {url!r}", url=url)
     # a site link from a feed or an OPML file is shown as a link: http(s) only, never javascript:
     site_url = resolve_url(url, site_url) if site_url else None
     name = publisher_name(title, site_url or url)
@@ -115,19 +125,23 @@ def add(
     ]
 
 
-def import_opml(db: Database, settings: Settings, content: bytes, *, now: datetime) -> list[Added]:
-    return [
-        subscribe(
-            db,
-            settings,
-            url=s.url,
-            now=now,
-            title=s.title,
-            site_url=s.site_url,
-            category=s.category,
-        )
-        for s in parse_opml(content)
-    ]
+def import_opml(
+    db: Database, settings: Settings, content: bytes, *, now: datetime
+) -> tuple[list[Added], list[InvalidURL]]:
+    """Subscribe to every feed of an OPML file; entries that are not http(s) feeds are refused
+    one by one (returned beside the added ones), never sinking the rest."""
+    added, refused = [], []
+    for s in parse_opml(content):
+        try:
+            added.append(
+                subscribe(
+                    db, settings, url=s.url, now=now, title=s.title, site_url=s.site_url,
+                    category=s.category,
+                )
+            )  # fmt: skip
+        except InvalidURL as exc:
+            refused.append(exc)
+    return added, refused
 
 
 def export_opml(db: Database) -> bytes:

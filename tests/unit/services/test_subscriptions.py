@@ -12,7 +12,7 @@ import pytest
 from broadsheet.config import Settings
 from broadsheet.demo.catalog import load_publishers
 from broadsheet.demo.server import SamplePublishers
-from broadsheet.errors import HTTPStatusError, NotAFeed
+from broadsheet.errors import HTTPStatusError, InvalidURL, NotAFeed
 from broadsheet.pipeline.fetch import Fetcher
 from broadsheet.pipeline.opml import parse_opml
 from broadsheet.services import subscriptions
@@ -116,7 +116,7 @@ def test_opml_import_then_export_round_trips_urls_and_categories(
     }
     requests_before = sum(publishers.requests.values())
 
-    added = subscriptions.import_opml(db, settings, _opml(publishers, categories), now=NOW)
+    added, _ = subscriptions.import_opml(db, settings, _opml(publishers, categories), now=NOW)
 
     assert len(added) == len(SLUGS) and all(a.created for a in added)
     assert sum(publishers.requests.values()) == requests_before  # importing fetches nothing
@@ -129,7 +129,7 @@ def test_opml_import_then_export_round_trips_urls_and_categories(
     assert {(s.url, s.category) for s in subs} == expected
     assert {s.title for s in subs} == {p.name for p in publishers.publishers}
 
-    again = subscriptions.import_opml(db, settings, exported, now=NOW)
+    again, _ = subscriptions.import_opml(db, settings, exported, now=NOW)
     assert len(again) == len(SLUGS) and not any(a.created for a in again)
     assert {(f.url, f.category) for f in subscriptions.list_feeds(db)} == expected
 
@@ -151,3 +151,24 @@ def test_opml_import_then_export_round_trips_urls_and_categories(
 )
 def test_publisher_name(title: str | None, url: str, name: str) -> None:
     assert publisher_name(title, url) == name
+
+
+@pytest.mark.parametrize(
+    ("title", "url", "name"),
+    [
+        ("World news | The Guardian", "https://www.theguardian.com/world/rss", "The Guardian"),
+        ("World News - The Times", "https://www.thetimes.co.uk/feed", "The Times"),
+        ("NYT > Top Stories", "https://rss.nytimes.com/services/xml/rss/nyt/HomePage.xml", "NYT"),
+    ],
+)
+def test_publisher_is_the_part_of_the_title_that_names_the_host(
+    title: str, url: str, name: str
+) -> None:
+    assert subscriptions.publisher_name(title, url) == name
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "file:///etc/passwd", "ftp://ex.com/f"])
+def test_only_http_feeds_can_be_subscribed(db: Database, settings: Settings, url: str) -> None:
+    with pytest.raises(InvalidURL):
+        subscriptions.subscribe(db, settings, url=url, now=datetime.now(UTC))
+    assert subscriptions.list_feeds(db) == []

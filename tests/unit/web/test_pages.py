@@ -319,7 +319,7 @@ def test_opml_site_url_cannot_become_a_javascript_link(
         b"<outline text='Evil Gazette' title='Evil Gazette' xmlUrl='http://127.0.0.1:9/feed.xml'"
         b" htmlUrl='javascript:alert(document.cookie)'/></body></opml>"
     )
-    (added,) = subscriptions.import_opml(sqlite_db, settings, opml, now=datetime.now(UTC))
+    (added,), _ = subscriptions.import_opml(sqlite_db, settings, opml, now=datetime.now(UTC))
     assert added.created
     with TestClient(create_app(settings, sqlite_db)) as client:
         html = get(client, "/sources/evil-gazette")
