@@ -185,6 +185,14 @@ def feeds_list(as_json: bool) -> None:
     Console().print(table)
 
 
+@feeds.command("refresh")
+def feeds_refresh() -> None:
+    """Make every feed due now (the next `run` or `ingest` polls them all)."""
+    with Runtime.open(_settings()) as runtime:
+        n = subscriptions.refresh_all(runtime.db, now=utcnow())
+    click.echo(f"{n} feeds due now")
+
+
 @feeds.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def feeds_import(path: Path) -> None:

@@ -134,7 +134,3 @@ class NotFound(BroadsheetError):
     """A requested row does not exist (web: 404)."""
 
     kind = "not_found"
-
-
-class AlreadyExists(BroadsheetError):
-    kind = "already_exists"

@@ -85,17 +85,6 @@ class ExtractedArticle:
     keywords: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class StoryCandidate:
-    """What story clustering knows about one article: plain data, no storage rows."""
-
-    article_id: str
-    title: str
-    lead: str
-    published_at: datetime
-    source_id: int
-
-
 # -- what the database holds, as the services and pages read it ------------------------------
 
 

@@ -185,3 +185,12 @@ def test_extract_a_saved_page(data_dir: Path, tmp_path: Path, publishers: Sample
 def test_extract_of_a_missing_file_fails(data_dir: Path, tmp_path: Path) -> None:
     result = cli("extract", str(tmp_path / "nope.html"), ok=False)
     assert "nope.html" in result.output
+
+
+def test_feeds_refresh_makes_every_feed_due(data_dir: Path, publishers: SamplePublishers) -> None:
+    for url in publishers.feed_urls()[:2]:
+        cli("feeds", "add", url)
+    assert "feeds polled 2" in cli("ingest").stdout
+    assert "feeds polled 0" in cli("ingest").stdout  # nothing is due any more
+    assert cli("feeds", "refresh").stdout.strip() == "2 feeds due now"
+    assert "feeds polled 2" in cli("ingest").stdout

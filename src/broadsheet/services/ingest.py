@@ -296,6 +296,8 @@ class Ingestor:
                 row = inputs[claim.id]
                 at = row.published_at or row.discovered_at
                 lead = story_store.lead_of(row.description, row.text)
+                if not article_store.holds(conn, claim):  # lease lost: leave it to its holder
+                    continue
                 story_id = grouper.place(title=row.title, lead=lead, at=at)
                 if story_id is None:
                     story_id = story_store.create(

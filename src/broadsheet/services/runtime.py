@@ -27,7 +27,9 @@ class Runtime:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         # one line per HTTP request drowns the progress display; our own logs say what failed
-        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.root.level))
+        # (nor do Alembic's "Context impl SQLiteImpl" lines on every command)
+        for noisy in ("httpx", "alembic"):
+            logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
         db = Database(settings.database_url)
         if migrate:
             db.migrate()

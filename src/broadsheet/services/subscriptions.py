@@ -155,3 +155,9 @@ def export_opml(db: Database) -> bytes:
 def list_feeds(db: Database) -> list[FeedRow]:
     with db.read() as conn:
         return feed_store.all_feeds(conn)
+
+
+def refresh_all(db: Database, *, now: datetime) -> int:
+    """Make every feed due now, failing ones included; returns how many."""
+    with db.begin() as conn:
+        return feed_store.make_due(conn, now=now)

@@ -190,12 +190,19 @@ def feed_content(conn: Connection, article_id: str) -> tuple[str, str, str]:
 def save_extracted(
     conn: Connection, claim: ArticleClaim, values: dict[str, Any], *, now: datetime
 ) -> bool:
-    """Store the extracted article and move it on to clustering, if the lease is still ours."""
+    """Store the extracted article and move it on to clustering, if the lease is still ours.
+    A re-extraction whose text differs bumps the version, so that results computed from the old
+    text (AI summaries) are known to be stale."""
+    changed = sa.and_(
+        articles.c.content_hash.is_not(None),
+        articles.c.content_hash != values.get("content_hash"),
+    )
     result = conn.execute(
         sa.update(articles)
         .where(leases.held(articles, claim.id, claim.token))
         .values(
             **values,
+            version=sa.case((changed, articles.c.version + 1), else_=articles.c.version),
             extracted_at=now,
             stage=Stage.EXTRACTED.value,
             lease_until=None,
@@ -231,6 +238,13 @@ def record_failure(
         sa.update(articles).where(leases.held(articles, claim.id, claim.token)).values(**values)
     )
     return dead and result.rowcount == 1
+
+
+def holds(conn: Connection, claim: ArticleClaim) -> bool:
+    """Whether the claim's lease is still the article's (checked before work that would be
+    left orphaned if it were not)."""
+    query = sa.select(articles.c.id).where(leases.held(articles, claim.id, claim.token))
+    return conn.execute(query).first() is not None
 
 
 def set_story(conn: Connection, claim: ArticleClaim, story_id: int) -> bool:

@@ -24,10 +24,6 @@ def ensure(conn: Connection, *, slug: str, name: str, site_url: str | None, now:
     return int(source_id)
 
 
-def rename(conn: Connection, source_id: int, name: str) -> None:
-    conn.execute(sa.update(sources).where(sources.c.id == source_id).values(name=name))
-
-
 def get_by_slug(conn: Connection, slug: str) -> SourceRow | None:
     row = conn.execute(sa.select(sources).where(sources.c.slug == slug)).first()
     return SourceRow(row.id, row.slug, row.name, row.site_url) if row else None

@@ -348,3 +348,21 @@ def test_a_reader_does_not_wait_behind_a_writer(db: Database) -> None:
         thread.join(10)
     with db.read() as conn:
         assert articles.count_by_stage(conn) == {"discovered": 1}
+
+
+def test_a_changed_text_bumps_the_version(db: Database) -> None:
+    sid = _source(db)
+    aid = f"{1:032x}"
+    with db.begin() as conn:
+        articles.insert_discovered(conn, [_new(1, sid)], now=NOW)
+    versions = []
+    for text_hash in ("a" * 64, "a" * 64, "b" * 64):  # first extraction, same text, new text
+        with db.begin() as conn:
+            (claim,) = articles.claim(conn, Stage.DISCOVERED, now=NOW, limit=1, lease_seconds=60)
+            articles.save_extracted(conn, claim, {"text": "x", "content_hash": text_hash}, now=NOW)
+            row = articles.get(conn, aid)
+            assert row is not None
+            versions.append(row.version)
+            # the publisher updated the page: it goes through extraction again
+            conn.execute(sa.update(articles_table).values(stage=Stage.DISCOVERED.value))
+    assert versions == [1, 1, 2]
