@@ -151,20 +151,41 @@ def feeds() -> None:
 @feeds.command("add")
 @click.argument("url")
 @click.option("--category", default=None, help="Folder to file the feed under.")
-def feeds_add(url: str, category: str | None) -> None:
-    """Subscribe to URL: a feed, or a site page that links to its feeds."""
+@click.option("--all", "take_all", is_flag=True, help="Subscribe to every feed URL leads to.")
+def feeds_add(url: str, category: str | None, take_all: bool) -> None:
+    """Subscribe to URL: a feed, or a site page that links to its feeds (asks which when there
+    are several, unless --all)."""
     settings = _settings()
     with Runtime.open(settings) as runtime:
         try:
             added = subscriptions.add(
-                runtime.db, runtime.fetcher, settings, url, now=utcnow(), category=category
-            )
+                runtime.db, runtime.fetcher, settings, url, now=utcnow(), category=category,
+                choose=None if take_all else _choose_feeds,
+            )  # fmt: skip
         except BroadsheetError as exc:
             raise click.ClickException(f"{exc.kind}: {exc}") from exc
     for a in added:
-        click.echo(
-            f"{'added' if a.created else 'already subscribed'}: {a.feed.url} ({a.feed.source_name})"
+        state = "added" if a.created else "already subscribed"
+        click.echo(f"{state}: {a.feed.url} ({a.feed.source_name})")
+
+
+def _choose_feeds(found: list[subscriptions.Found]) -> list[subscriptions.Found]:
+    listing = "\n".join(f"  {i}. {f.feed.title or '(untitled)'}  {f.url}" for i, f in
+                        enumerate(found, 1))  # fmt: skip
+    if not sys.stdin.isatty():
+        raise click.ClickException(
+            f"several feeds found:\n{listing}\nadd one of them by its URL, or pass --all"
         )
+    click.echo(f"Several feeds found:\n{listing}")
+    picked = click.prompt(
+        "Which to add (numbers separated by commas, or 'all')", default="1", show_default=True
+    )
+    if picked.strip().lower() == "all":
+        return found
+    try:
+        return [found[int(n) - 1] for n in picked.split(",") if n.strip()]
+    except (ValueError, IndexError):
+        raise click.ClickException(f"not a choice: {picked!r}") from None
 
 
 @feeds.command("list")
@@ -205,8 +226,8 @@ def feeds_import(path: Path) -> None:
             )
         except BroadsheetError as exc:
             raise click.ClickException(str(exc)) from exc
-    for exc in refused:
-        click.echo(f"refused: {exc}", err=True)
+    for refusal in refused:
+        click.echo(f"refused: {refusal}", err=True)
     new = sum(a.created for a in added)
     click.echo(f"{new} feeds added, {len(added) - new} already subscribed, {len(refused)} refused")
 

@@ -17,7 +17,7 @@ from broadsheet.cli import main
 from broadsheet.config import SETTINGS
 from broadsheet.demo.server import SamplePublishers
 from broadsheet.pipeline.opml import parse_opml
-from tests.unit.services.loopback import ScriptedServer
+from tests.unit.services.loopback import HTML_TYPE, RSS_TYPE, Reply, ScriptedServer, rss
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +194,18 @@ def test_feeds_refresh_makes_every_feed_due(data_dir: Path, publishers: SamplePu
     assert "feeds polled 0" in cli("ingest").stdout  # nothing is due any more
     assert cli("feeds", "refresh").stdout.strip() == "2 feeds due now"
     assert "feeds polled 2" in cli("ingest").stdout
+
+
+def test_feeds_add_with_several_feeds_asks_or_takes_all(data_dir: Path) -> None:
+    links = '<link rel="alternate" type="application/rss+xml" href="/a.xml">' + (
+        '<link rel="alternate" type="application/atom+xml" href="/b.xml">'
+    )
+    with ScriptedServer() as srv:
+        srv.routes["/"] = Reply(200, f"<html><head>{links}</head></html>".encode(), HTML_TYPE)
+        srv.routes["/a.xml"] = Reply(200, rss("Gazette - News", []), RSS_TYPE)
+        srv.routes["/b.xml"] = Reply(200, rss("Gazette - Sport", []), RSS_TYPE)
+        refused = cli("feeds", "add", srv.url("/"), ok=False)  # no terminal to ask on
+        assert "several feeds found" in refused.output and "--all" in refused.output
+        assert srv.url("/b.xml") in refused.output
+        added = cli("feeds", "add", srv.url("/"), "--all").stdout
+    assert added.count("added:") == 2

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urljoin
 
 from broadsheet.config import Settings
 from broadsheet.errors import BroadsheetError, InvalidURL, NotAFeed
@@ -77,28 +79,57 @@ def subscribe(
     return Added(row, created)
 
 
-def discover(fetcher: Fetcher, url: str) -> list[tuple[str, ParsedFeed]]:
-    """The feeds at ``url``: the URL itself if it is a feed, else those its page links to."""
+# Where sites without <link rel=alternate> usually keep their feed (WordPress, Ghost, Hugo,
+# Jekyll, Blogger, Substack...), tried in this order when a page links to none.
+COMMON_FEED_PATHS = (
+    "/feed", "/rss", "/feed.xml", "/rss.xml", "/atom.xml", "/index.xml", "/feed.json",
+    "/feeds/posts/default",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    url: str
+    feed: ParsedFeed
+
+
+def discover(fetcher: Fetcher, url: str) -> list[Found]:
+    """The feeds at ``url``: the URL itself if it is a feed, else those its page links to,
+    else the first of the usual feed paths on its site that answers with a feed."""
     response = fetcher.get(url, accept=FEED_ACCEPT)
     try:
-        return [(response.url, parse_feed(response.content, url=response.url))]
+        return [Found(response.url, parse_feed(response.content, url=response.url))]
     except NotAFeed:
-        links = find_feed_links(response.content, response.url)
-        if not links:
-            raise NotAFeed(f"no feed at {url} and none linked from it") from None
-    found: list[tuple[str, ParsedFeed]] = []
+        links = [
+            u
+            for u in find_feed_links(response.content, response.url)
+            if not _COMMENTS_FEED.search(u)
+        ]  # a blog's comment stream is not news
+    found: list[Found] = []
     errors: list[BroadsheetError] = []
     for link in links:
-        if _COMMENTS_FEED.search(link):  # a blog's comment stream is not news
-            continue
         try:
-            feed = fetcher.get(link, accept=FEED_ACCEPT)
-            found.append((feed.url, parse_feed(feed.content, url=feed.url)))
+            found.append(_fetch_feed(fetcher, link))
         except BroadsheetError as exc:  # one dead link among several must not sink the rest
             errors.append(exc)
+    if not found and not links:
+        for path in COMMON_FEED_PATHS:
+            try:
+                return [_fetch_feed(fetcher, urljoin(response.url, path))]
+            except BroadsheetError:
+                continue
     if not found:
-        raise errors[0] if errors else NotAFeed(f"{url} links only to comment feeds")
+        raise (
+            errors[0]
+            if errors
+            else NotAFeed(f"no feed at {url}, linked from it or at the usual paths")
+        )
     return found
+
+
+def _fetch_feed(fetcher: Fetcher, url: str) -> Found:
+    response = fetcher.get(url, accept=FEED_ACCEPT)
+    return Found(response.url, parse_feed(response.content, url=response.url))
 
 
 def add(
@@ -109,20 +140,20 @@ def add(
     *,
     now: datetime,
     category: str | None = None,
+    choose: Callable[[list[Found]], list[Found]] | None = None,
 ) -> list[Added]:
-    """Subscribe to the feed at ``url``, or to every feed its page links to."""
+    """Subscribe to the feed at ``url``, or to the feeds its page leads to: all of them, or
+    those ``choose`` picks when there are several (the CLI asks the user)."""
+    found = discover(fetcher, url)
+    if choose is not None and len(found) > 1:
+        found = choose(found)
     return [
         subscribe(
-            db,
-            settings,
-            url=feed_url,
-            now=now,
-            title=parsed.title,
-            site_url=parsed.site_url,
+            db, settings, url=f.url, now=now, title=f.feed.title, site_url=f.feed.site_url,
             category=category,
         )
-        for feed_url, parsed in discover(fetcher, url)
-    ]
+        for f in found
+    ]  # fmt: skip
 
 
 def import_opml(

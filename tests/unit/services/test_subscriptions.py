@@ -18,7 +18,7 @@ from broadsheet.pipeline.opml import parse_opml
 from broadsheet.services import subscriptions
 from broadsheet.services.subscriptions import publisher_name
 from broadsheet.storage import Database
-from tests.unit.services.loopback import HTML_TYPE, Reply, ScriptedServer
+from tests.unit.services.loopback import HTML_TYPE, RSS_TYPE, Reply, ScriptedServer, rss
 
 NOW = datetime(2025, 4, 28, 0, 8, tzinfo=UTC)
 SLUGS = [p.slug for p in load_publishers()]
@@ -172,3 +172,40 @@ def test_only_http_feeds_can_be_subscribed(db: Database, settings: Settings, url
     with pytest.raises(InvalidURL):
         subscriptions.subscribe(db, settings, url=url, now=datetime.now(UTC))
     assert subscriptions.list_feeds(db) == []
+
+
+def _page(*feeds: str) -> Reply:
+    links = "".join(
+        f'<link rel="alternate" type="application/rss+xml" title="{f}" href="{f}">' for f in feeds
+    )
+    return Reply(200, f"<html><head>{links}</head><body>Home</body></html>".encode(), HTML_TYPE)
+
+
+def test_a_page_with_several_feeds_lets_the_caller_choose(
+    db: Database, settings: Settings, fetcher: Fetcher
+) -> None:
+    with ScriptedServer() as srv:
+        srv.routes["/"] = _page("/news.xml", "/sport.xml", "/comments/feed/")
+        srv.routes["/news.xml"] = Reply(200, rss("Gazette - News", []), RSS_TYPE)
+        srv.routes["/sport.xml"] = Reply(200, rss("Gazette - Sport", []), RSS_TYPE)
+        offered: list[str] = []
+
+        def choose(found: list[subscriptions.Found]) -> list[subscriptions.Found]:
+            offered.extend(f.url for f in found)
+            return found[1:]
+
+        added = subscriptions.add(db, fetcher, settings, srv.url("/"), now=NOW, choose=choose)
+    assert offered == [srv.url("/news.xml"), srv.url("/sport.xml")]  # no comment feed offered
+    assert [a.feed.url for a in added] == [srv.url("/sport.xml")]
+
+
+def test_a_page_without_feed_links_is_probed_at_the_usual_paths(
+    db: Database, settings: Settings, fetcher: Fetcher
+) -> None:
+    with ScriptedServer() as srv:
+        srv.routes["/"] = _page()
+        srv.routes["/rss.xml"] = Reply(200, rss("Gazette", []), RSS_TYPE)
+        (added,) = subscriptions.add(db, fetcher, settings, srv.url("/"), now=NOW)
+        probed = [p for p in subscriptions.COMMON_FEED_PATHS if srv.hits(p)]
+    assert added.feed.url == srv.url("/rss.xml")
+    assert probed == ["/feed", "/rss", "/feed.xml", "/rss.xml"]  # in order, stopping at the first
