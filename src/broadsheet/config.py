@@ -86,7 +86,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_attempts", "int", 5, "Attempts at an article before it is marked dead."),
     Setting("lease_seconds", "int", 600, "How long a claimed feed or article stays leased to one worker."),
     Setting("story_window_hours", "int", 72, "An article joins a story only if the story saw coverage within this many hours."),
-    Setting("story_threshold", "float", 0.15, "Minimum headline+lead similarity for an article to join a story."),
+    Setting("story_threshold", "float", 0.17, "Minimum headline+lead similarity for an article to join a story."),
+    Setting("embedding_model", "str", "all-MiniLM-L6-v2", "Sentence-embedding model: one shipped in a Python package, or a sentence-transformers folder."),
     Setting("log_level", "str", "INFO", "Logging level: DEBUG, INFO, WARNING, ERROR."),
 )
 # fmt: on
@@ -137,6 +138,7 @@ class Settings:
     lease_seconds: int
     story_window_hours: int
     story_threshold: float
+    embedding_model: str
     log_level: str
 
     @classmethod

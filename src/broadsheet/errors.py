@@ -123,6 +123,12 @@ class NotAnArticle(ExtractionError):
     kind = "not_an_article"
 
 
+class EmbeddingError(BroadsheetError):
+    """The embedding model cannot be loaded or fails on its input."""
+
+    kind = "embedding"
+
+
 # -- storage and services --------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ feed twice, or re-running after a crash, never duplicates an article.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,17 +26,20 @@ from broadsheet import pipeline
 from broadsheet.config import Settings
 from broadsheet.errors import BroadsheetError, HTTPStatusError, InternalError
 from broadsheet.models import ExtractedArticle, Stage
-from broadsheet.pipeline.cluster import StoryGrouper
+from broadsheet.pipeline.cluster import StoryGrouper, cluster_text
+from broadsheet.pipeline.embed import Embedder, get_embedder, text_key
 from broadsheet.pipeline.fetch import Fetcher
 from broadsheet.pipeline.schedule import adaptive_interval
 from broadsheet.pipeline.tags import hashtags
 from broadsheet.storage import Database
 from broadsheet.storage import articles as article_store
+from broadsheet.storage import embeddings as embedding_store
 from broadsheet.storage import feeds as feed_store
 from broadsheet.storage import jobs as job_store
 from broadsheet.storage import stories as story_store
 from broadsheet.storage import tags as tag_store
 from broadsheet.storage.articles import ArticleClaim, NewArticle
+from broadsheet.storage.embeddings import Vector
 from broadsheet.storage.feeds import FeedClaim
 
 log = logging.getLogger(__name__)
@@ -75,7 +78,13 @@ class Ingestor:
     """Runs the ingestion stages against one database with one HTTP client."""
 
     def __init__(
-        self, db: Database, fetcher: Fetcher, settings: Settings, *, clock: Clock = utcnow
+        self,
+        db: Database,
+        fetcher: Fetcher,
+        settings: Settings,
+        *,
+        clock: Clock = utcnow,
+        embedder: Embedder | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -84,6 +93,7 @@ class Ingestor:
         self._grouper: StoryGrouper | None = None
         self._grouper_loaded_at: datetime | None = None
         self._clustered_at: datetime | None = None  # when this process last released the lock
+        self._embedder = embedder  # default: the configured model, loaded on first use
 
     # -- feeds ---------------------------------------------------------------------------------
 
@@ -286,29 +296,57 @@ class Ingestor:
         return placed
 
     def _place(self, grouper: StoryGrouper, claims: list[ArticleClaim]) -> int:
+        with self.db.read() as conn:
+            rows = {r.id: r for r in article_store.cluster_inputs(conn, [c.id for c in claims])}
+        items = sorted(
+            (
+                (claim, rows[claim.id], story_store.lead_of(rows[claim.id].description,
+                                                            rows[claim.id].text))
+                for claim in claims
+            ),
+            key=lambda item: item[1].published_at or item[1].discovered_at,
+        )  # fmt: skip
+        # embedding is CPU work: done before the write transaction, so no one waits on it
+        vectors = self.vectors([cluster_text(row.title, lead) for _, row, lead in items])
         placed = 0
         with self.db.begin() as conn:
-            inputs = {r.id: r for r in article_store.cluster_inputs(conn, [c.id for c in claims])}
-            ordered = sorted(
-                claims, key=lambda c: inputs[c.id].published_at or inputs[c.id].discovered_at
-            )
-            for claim in ordered:
-                row = inputs[claim.id]
+            for (claim, row, lead), vector in zip(items, vectors, strict=True):
                 at = row.published_at or row.discovered_at
-                lead = story_store.lead_of(row.description, row.text)
                 if not article_store.holds(conn, claim):  # lease lost: leave it to its holder
                     continue
-                story_id = grouper.place(title=row.title, lead=lead, at=at)
+                story_id = grouper.place(title=row.title, lead=lead, at=at, vector=vector)
                 if story_id is None:
                     story_id = story_store.create(
                         conn, title=row.title, seen_at=at, now=self.clock()
                     )
                 if not article_store.set_story(conn, claim, story_id):
                     continue
-                grouper.add(story_id, claim.id, title=row.title, lead=lead, at=at)
+                grouper.add(story_id, claim.id, title=row.title, lead=lead, at=at, vector=vector)
                 story_store.refresh(conn, story_id, title=grouper.representative_title(story_id))
                 placed += 1
         return placed
+
+    def vectors(self, texts: Sequence[str]) -> list[Vector]:
+        """The embedding of each text, from the cache where it is there; the rest are embedded
+        (outside any transaction) and cached."""
+        embedder = self.embedder
+        keys = [text_key(t) for t in texts]
+        with self.db.read() as conn:
+            known = embedding_store.get_many(conn, embedder.name, keys)
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
+        if missing:
+            fresh = embedder.embed(list(missing.values()))
+            new = list(zip(missing, fresh, strict=True))
+            with self.db.begin() as conn:
+                embedding_store.put_many(conn, embedder.name, new, now=self.clock())
+            known.update(new)
+        return [known[k] for k in keys]
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings.embedding_model)
+        return self._embedder
 
     # -- maintenance ---------------------------------------------------------------------------
 
@@ -346,11 +384,13 @@ class Ingestor:
         stale = self._grouper_loaded_at is None or now - self._grouper_loaded_at > window / 4
         if self._grouper is None or stale:
             grouper = StoryGrouper(threshold=self.settings.story_threshold, window=window)
-            with self.db.begin() as conn:
-                for m in story_store.window(conn, since=now - 2 * window):
-                    grouper.add(
-                        m.story_id, m.article_id, title=m.title, lead=m.lead, at=m.published_at
-                    )
+            with self.db.read() as conn:
+                members = sorted(story_store.window(conn, since=now - 2 * window),
+                                 key=lambda m: m.published_at)  # fmt: skip
+            vectors = self.vectors([cluster_text(m.title, m.lead) for m in members])
+            for m, vector in zip(members, vectors, strict=True):
+                grouper.add(m.story_id, m.article_id, title=m.title, lead=m.lead,
+                            at=m.published_at, vector=vector)  # fmt: skip
             self._grouper, self._grouper_loaded_at = grouper, now
         return self._grouper
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -175,6 +176,18 @@ article_tags = Table(
     ),
     Column("tag_id", Integer, ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
     Index(None, "tag_id"),
+)
+
+# Sentence vectors, keyed by the model and a hash of the exact text embedded: a text is never
+# embedded twice, and switching models keeps the old vectors until a backfill replaces them.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("model", String(200), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # Maintenance jobs (story upkeep, pruning...) claimed by a conditional UPDATE, so that any number

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from broadsheet.config import Settings
 from broadsheet.models import Stage
+from broadsheet.pipeline.embed import Vectors, get_embedder
 from broadsheet.pipeline.fetch import Fetcher
 from broadsheet.services.ingest import CLUSTER_LOCK, Ingestor
 from broadsheet.storage import Database, jobs, sources
@@ -75,3 +77,41 @@ def test_two_processes_never_open_two_stories_for_one_event(
     c = _extracted(db, 3, "Calder River flood swamps Port Haverly streets", "wire")
     assert first.cluster_pending() == 1  # must see what the second process placed
     assert _story(db, b) == _story(db, c) != _story(db, a)
+
+
+class CountingEmbedder:
+    """The real model, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = get_embedder()
+        self.texts: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.texts.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_the_same_text_is_never_embedded_twice(
+    db: Database, settings: Settings, fetcher: Fetcher
+) -> None:
+    counting = CountingEmbedder()
+    first = Ingestor(db, fetcher, settings, embedder=counting)
+    texts = ["Calder River floods Port Haverly", "Central bank holds rates"]
+    v1 = first.vectors(texts)
+    v2 = first.vectors([*texts, "A third headline"])
+    # a second process, with nothing in memory, reads the cache too
+    second = Ingestor(db, fetcher, settings, embedder=counting)
+    v3 = second.vectors(texts)
+    assert counting.texts == [*texts, "A third headline"]
+    assert all(np.array_equal(a, b) for a, b in zip(v1, v2[:2], strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(v1, v3, strict=True))
+    assert v1[0].shape == (384,)
+    assert abs(float(np.linalg.norm(v1[0])) - 1.0) < 1e-5

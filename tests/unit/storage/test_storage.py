@@ -6,11 +6,12 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from broadsheet.models import Stage
-from broadsheet.storage import Database, articles, feeds, jobs, sources, stories, tags
+from broadsheet.storage import Database, articles, embeddings, feeds, jobs, sources, stories, tags
 from broadsheet.storage.articles import NewArticle
 from broadsheet.storage.schema import articles as articles_table
 
@@ -366,3 +367,17 @@ def test_a_changed_text_bumps_the_version(db: Database) -> None:
             # the publisher updated the page: it goes through extraction again
             conn.execute(sa.update(articles_table).values(stage=Stage.DISCOVERED.value))
     assert versions == [1, 1, 2]
+
+
+def test_vectors_round_trip_and_are_stored_once(db: Database) -> None:
+    a = np.linspace(-1, 1, 384, dtype=np.float32)
+    with db.begin() as conn:
+        assert embeddings.put_many(conn, "m", [("k1", a), ("k2", -a)], now=NOW) == 2
+        assert embeddings.put_many(conn, "m", [("k1", a * 0)], now=NOW) == 0  # first one stays
+        got = embeddings.get_many(conn, "m", ["k1", "k2", "k3"])
+        other_model = embeddings.get_many(conn, "other", ["k1"])
+    assert sorted(got) == ["k1", "k2"]
+    assert got["k1"].dtype == np.float32
+    assert np.array_equal(got["k1"], a)
+    assert np.array_equal(got["k2"], -a)
+    assert other_model == {}

@@ -1,0 +1,1 @@
+"""Quality gates with pinned floors (see eval/README.md)."""
