@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit install clean
+.PHONY: demo test lint unit install clean eval bench
 
 demo: $(STAMP)  ## install, then run the demo: sample publishers -> ingestion -> site on :8000
 	$(BIN)/broadsheet demo
@@ -18,6 +18,14 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+eval: $(STAMP)  ## quality on every development set, held to the floors in eval/
+	$(BIN)/python -m eval.extraction --all --check
+	$(BIN)/python -m eval.stories --data ../shared/data/stories/uci-headlines-dev.jsonl
+	$(BIN)/python -m eval.similarity --data ../shared/data/similarity/semeval2022-en-dev.jsonl
+
+bench: $(STAMP)  ## speed against a baseline measured in the same run; prints ratios
+	$(BIN)/python -m bench.extraction
 
 install: $(STAMP)
 

@@ -8,7 +8,6 @@ together, teasers and duplicates. Every rule is data (compiled patterns) with th
 
 from __future__ import annotations
 
-import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -135,6 +134,14 @@ _SPACES = re.compile(r"\s+")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?…])\s+(?=[\"“‘(]?[A-Z0-9])")
 
 
+# One pattern for each list above, so that a paragraph is checked in one pass; and cheap hints
+# that tell whether the slower rules can match at all (most paragraphs are plain prose).
+_FURNITURE_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in FURNITURE_LINES), _I)
+_CRUMB_LINE_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in CRUMB_LINES), _I)
+_FRAGMENT_HINT = re.compile(r"live events|advertisement|story continues|subscribe", _I)
+_TEASER_HINT = re.compile(r"read more|continue reading", _I)
+
+
 def normalize_whitespace(text: str) -> str:
     """NFC, invisible characters removed, every run of whitespace (nbsp included) one space."""
     text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
@@ -142,6 +149,8 @@ def normalize_whitespace(text: str) -> str:
 
 
 def strip_crumbs(text: str) -> str:
+    if "[" not in text and "=" not in text:  # every crumb holds one of them
+        return text
     for pattern in CRUMBS:
         text = pattern.sub(" ", text)
     return normalize_whitespace(text)
@@ -149,6 +158,8 @@ def strip_crumbs(text: str) -> str:
 
 def strip_furniture_fragments(text: str) -> str:
     """Remove furniture glued to the start or end of a paragraph, or shouted inside it."""
+    if not _FRAGMENT_HINT.search(text):
+        return text
     for pattern in INLINE_FRAGMENTS:
         text = pattern.sub(" ", text)
     changed = True
@@ -182,9 +193,9 @@ def fix_glued_sentences(text: str) -> str:
 def is_furniture(text: str) -> bool:
     """True when the whole paragraph is furniture or a crumb."""
     text = text.strip()
-    if any(p.fullmatch(text) for p in CRUMB_LINES):
+    if _CRUMB_LINE_ANY.fullmatch(text):
         return True
-    return len(text) < MAX_FURNITURE_LINE and any(p.fullmatch(text) for p in FURNITURE_LINES)
+    return len(text) < MAX_FURNITURE_LINE and _FURNITURE_ANY.fullmatch(text) is not None
 
 
 def drop_repeated_sentences(text: str) -> str:
@@ -199,21 +210,27 @@ def clean_paragraph(text: str) -> str | None:
     text = normalize_whitespace(text)
     if not text or is_furniture(text):
         return None
+    original = text
     text = strip_crumbs(text)
     text = strip_furniture_fragments(text)
-    if TEASER_END.search(text):
-        return None
-    text = TEASER_MID.sub("", text, count=1)
+    if _TEASER_HINT.search(text):
+        if TEASER_END.search(text):
+            return None
+        text = TEASER_MID.sub("", text, count=1)
     text = drop_repeated_sentences(fix_glued_sentences(text))
-    text = normalize_whitespace(text)
-    if not text or is_furniture(text):
-        return None
+    if text != original:
+        text = normalize_whitespace(text)
+        if not text or is_furniture(text):
+            return None
     return text
+
+
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 def dedupe_key(text: str) -> str:
     """Case-, space- and punctuation-insensitive identity of a paragraph."""
-    return "".join(ch for ch in text.casefold() if ch.isalnum())
+    return _NOT_ALNUM.sub("", text.casefold())
 
 
 def clean_paragraphs(paragraphs: Iterable[str]) -> list[str]:
@@ -242,32 +259,33 @@ class PageWords:
     """The words of the page itself, to tell a glued pair ("ofinexpensive") from a real word."""
 
     vocabulary: frozenset[str]
-    joins: dict[str, int]  # "ofinexpensive" -> 2: two adjacent page words, written as one
 
     @classmethod
     def of(cls, page_text: str) -> PageWords:
-        words = [w.casefold() for w in _WORD.findall(page_text)]
-        vocabulary = frozenset(words)
-        joins = {
-            a + b: len(a)
-            for a, b in itertools.pairwise(words)
-            if len(a) > 1 and len(b) > 1 and a + b not in vocabulary
-        }
-        return cls(vocabulary, joins)
+        return cls(frozenset(_WORD.findall(page_text.casefold())))
+
+    def split(self, word: str) -> str | None:
+        """``word`` with a space put back where it is two page words run together; None when it
+        is a page word itself or no such pair."""
+        key = word.casefold()
+        if key in self.vocabulary or len(key) != len(word) or len(key) < 4:
+            return None
+        for cut in range(2, len(key) - 1):
+            if key[:cut] in self.vocabulary and key[cut:] in self.vocabulary:
+                return f"{word[:cut]} {word[cut:]}"
+        return None
 
 
 def split_glued_words(text: str, words: PageWords) -> str:
     """Put back the space between two words that the page wrote apart and extraction joined.
 
-    A word that the page never writes but that is two adjacent page words run together can only
-    come from a space lost across markup (``clouds</a><b> </b>are`` -> "cloudsare")."""
-
-    def split(match: re.Match[str]) -> str:
-        word = match.group()
-        key = word.casefold()
-        cut = words.joins.get(key)
-        if cut is None or key in words.vocabulary or len(key) != len(word):
-            return word
-        return f"{word[:cut]} {word[cut:]}"
-
-    return _WORD.sub(split, text)
+    Every word of an extracted paragraph comes from the page; one that the page never writes
+    but that is two page words run together can only come from a space lost across markup
+    (``clouds</a><b> </b>are`` -> "cloudsare")."""
+    vocabulary = words.vocabulary
+    found = [w for w in _WORD.findall(text) if w.casefold() not in vocabulary]
+    for word in found:
+        fixed = words.split(word)
+        if fixed is not None:
+            text = re.sub(rf"(?<![^\W_]){re.escape(word)}(?![^\W_])", fixed, text)
+    return text

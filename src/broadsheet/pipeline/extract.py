@@ -8,6 +8,7 @@ text rules of ``clean``, a plausibility check (a silently empty result is an err
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from copy import deepcopy
@@ -106,16 +107,14 @@ def parse_html(text: str) -> HtmlElement:
         tree = lxml.html.document_fromstring(text, parser=parser)
     except (lxml.etree.ParserError, ValueError) as exc:
         raise NotAnArticle(f"no parsable HTML: {exc}") from None
-    crowded: list[HtmlElement] = []
-    for count, el in enumerate(tree.iter()):
-        if count >= MAX_ELEMENTS:
-            raise ExtractionError(f"page too complex: more than {MAX_ELEMENTS:,} elements")
-        if (
-            len(el) > MAX_INLINE_CHILDREN
-            and sum(isinstance(c.tag, str) and c.tag in _INLINE_TAGS for c in el)
-            > MAX_INLINE_CHILDREN
-        ):
-            crowded.append(el)
+    # counted and searched in libxml2 (XPath), not element by element in Python
+    if tree.xpath("count(//*)") > MAX_ELEMENTS:
+        raise ExtractionError(f"page too complex: more than {MAX_ELEMENTS:,} elements")
+    crowded: list[HtmlElement] = [
+        el
+        for el in tree.xpath(f"//*[count(*) > {MAX_INLINE_CHILDREN}]")
+        if sum(isinstance(c.tag, str) and c.tag in _INLINE_TAGS for c in el) > MAX_INLINE_CHILDREN
+    ]
     for el in crowded:
         # 50,000 mis-nested <b><i> cost trafilatura 35 s; as plain text they cost nothing
         text_content, tail = el.text_content(), el.tail
@@ -134,6 +133,9 @@ _BLOCK_TAGS = frozenset(
 )  # fmt: skip
 
 # Removed with everything inside: never article prose.
+# Dropped unless they hold a long, prose-like text: publishers have wrapped whole articles in
+# <nav> and <button> (accordions), and trafilatura then found nothing.
+_SOFT_DROP_TAGS = frozenset({"nav", "button", "figure", "dialog"})
 _DROP_TAGS = (
     "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas",
     "button", "select", "input", "textarea", "nav", "figure", "picture", "dialog",
@@ -180,15 +182,24 @@ _WORD_SPLIT = re.compile(r"[^a-zA-Z0-9]+|(?<=[a-z])(?=[A-Z])")
 _MAX_FURNITURE_TEXT = 2_000
 
 
-def _furniture_words(el: HtmlElement) -> set[str]:
+def _furniture_words(el: HtmlElement) -> frozenset[str]:
+    attrib = el.attrib
+    if not attrib:
+        return frozenset()
     label = " ".join(
         v
-        for k, v in el.attrib.items()
+        for k, v in attrib.items()
         if k in {"class", "id", "aria-label", "role"} or (k.startswith("data-") and len(v) < 80)
     )
+    return _label_words(label) if label else frozenset()
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_words(label: str) -> frozenset[str]:
+    """Furniture words of a class/id label; cached, as a page repeats its class names."""
     words = [w.lower() for w in _WORD_SPLIT.split(label) if w]
     joined = {a + b for a, b in itertools.pairwise(words)}
-    return (set(words) | joined) & _FURNITURE_WORDS
+    return frozenset((set(words) | joined) & _FURNITURE_WORDS)
 
 
 def _in_running_text(el: HtmlElement) -> bool:
@@ -259,12 +270,10 @@ def move_inline_spaces(tree: HtmlElement) -> None:
     between inline elements, so ``he<a> </a><a>said</a>``, ``clouds</a><b> </b>are`` and
     ``<b>airport</b> <b>without</b>`` came out as "hesaid", "cloudsare" and "airportwithout".
     It keeps spaces at the edges of text, so the space moves there."""
-    blank = [
-        el for el in tree.iter(*_INLINE_TAGS) if len(el) == 0 and el.text and _blank(el.text)
-    ]
-    for el in blank:
+    # children before parents: <span><span> </span></span> leaves its parent blank in turn
+    for el in reversed(list(tree.iter(*_INLINE_TAGS))):
         parent, previous = el.getparent(), el.getprevious()
-        if parent is None:
+        if parent is None or len(el) or not el.text or not _blank(el.text):
             continue
         if previous is not None and not _blank(previous.tail):
             previous.tail = (previous.tail or "").rstrip() + " "
@@ -273,18 +282,33 @@ def move_inline_spaces(tree: HtmlElement) -> None:
         elif not (previous is not None and _space_at_end(previous)):
             if not _blank(el.tail):
                 el.tail = " " + (el.tail or "").lstrip()
-            else:
-                _space_at_start(el.getnext())
+            elif not _space_at_start(el.getnext()) and parent.tag in _INLINE_TAGS:
+                parent.text = " "  # the parent is blank now, and hands the space on in turn
         el.drop_tree()
     for el in tree.iter(*_INLINE_TAGS):
         following = el.getnext()
-        if el.tail and _blank(el.tail) and following is not None and following.tag in _INLINE_TAGS:
-            if _space_at_end(el) or _space_at_start(following):
-                el.tail = None
+        if (
+            el.tail
+            and _blank(el.tail)
+            and following is not None
+            and following.tag in _INLINE_TAGS
+            and (_space_at_end(el) or _space_at_start(following))
+        ):
+            el.tail = None
 
 
 def preclean(tree: HtmlElement) -> None:
     """Remove publisher furniture and make every block boundary a word boundary, in place."""
+    keep_word_boundaries(tree)
+    remove_furniture(tree)
+
+
+def keep_word_boundaries(tree: HtmlElement) -> None:
+    """Remove code (scripts, styles, embeds) and make every block boundary, and every space
+    trafilatura would drop, survive, in place."""
+    for el in [el for el in tree.iter(*_DROP_TAGS) if el.tag not in _SOFT_DROP_TAGS]:
+        if el.getparent() is not None:
+            _remove(el)
     move_inline_spaces(tree)
     for el in tree.iter(*_BLOCK_TAGS):
         # "<div>said.</div><div>23392</div>" must not become "said.23392" once blocks are merged
@@ -297,8 +321,22 @@ def preclean(tree: HtmlElement) -> None:
         elif parent is not None and parent.text and not parent.text[-1:].isspace():
             parent.text += " "
 
-    doomed: list[HtmlElement] = list(tree.iter(*_DROP_TAGS))
+
+def remove_furniture(tree: HtmlElement) -> None:
+    """Remove publisher furniture (ads, prompts, related lists, chrome), in place."""
+    doomed: list[HtmlElement] = [
+        el
+        for el in tree.iter(*_DROP_TAGS)
+        if el.tag not in _SOFT_DROP_TAGS
+        or _text_upto(el, _MAX_FURNITURE_TEXT) is not None
+        or _link_density(el) > 0.35
+    ]
     skip = set(doomed)
+    holders = {
+        parent
+        for el in tree.iter(*_BLOCK_TAGS)
+        if el.tag != "br" and (parent := el.getparent()) is not None
+    }
     for el in tree.iter():
         if not isinstance(el.tag, str) or el.tag in _NEVER_DROP or el in skip:
             continue
@@ -311,10 +349,16 @@ def preclean(tree: HtmlElement) -> None:
             text = _text_upto(el, _MAX_FURNITURE_TEXT)
             if text is not None or words & _STRONG_WORDS or _link_density(el) > 0.35:
                 doomed.append(el)
-        elif el.tag in _BLOCK_TAGS and el.tag not in _DATA_CELLS and el.tag != "br":
-            # a block that is only furniture ("Live Events") or a crumb (a view counter "23392")
-            text = _text_upto(el, clean.MAX_FURNITURE_LINE)
-            if text and text.strip() and clean.is_furniture(text):
+        elif (
+            el.tag in _BLOCK_TAGS
+            and el.tag not in _DATA_CELLS
+            and el.tag != "br"
+            and el not in holders
+        ):
+            # a block that is only furniture ("Live Events") or a crumb (a view counter "23392");
+            # blocks holding blocks are left to their children
+            text = el.text_content()
+            if len(text) <= clean.MAX_FURNITURE_LINE and text.strip() and clean.is_furniture(text):
                 doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
@@ -391,6 +435,18 @@ def _paragraph_blocks(kind: str, el: lxml.etree._Element) -> list[_Block]:
     return [_Block(kind, text, html) for text, html in _inline(el)]
 
 
+def _code_text(el: lxml.etree._Element) -> str:
+    """A code block's text, its line breaks (<lb/>) kept: "// load-add.js" + "const ..."."""
+    parts = [el.text or ""]
+    for node in el.iterdescendants():
+        parts.append("\n" if node.tag == "lb" else (node.text or ""))
+        parts.append(node.tail or "")
+    return "".join(parts)
+
+
+_INLINE_XML = frozenset({"hi", "ref", "lb", "del", "graphic"})
+
+
 def _blocks(main: lxml.etree._Element) -> list[_Block]:
     blocks: list[_Block] = []
     for child in main:
@@ -408,37 +464,49 @@ def _blocks(main: lxml.etree._Element) -> list[_Block]:
             for part in inner:
                 blocks.extend(_paragraph_blocks("quote", part))
         elif tag == "code":
-            text = "".join(child.itertext())
+            text = _code_text(child)
             if text.strip():
                 blocks.append(_Block("pre", text, escape(text, quote=False)))
+        elif tag == "table":
+            # a table of prose (layout tables, fact boxes): a paragraph per row
+            for row in child.iter("row"):
+                cells = [" ".join("".join(c.itertext()).split()) for c in row.iter("cell")]
+                text = " ".join(c for c in cells if c)
+                if text:
+                    blocks.append(_Block("p", text, escape(text, quote=False)))
+        elif tag in {"div", "main", "section"} or (tag and len(child) and tag not in _INLINE_XML):
+            if child.text and child.text.strip():
+                blocks.append(_Block("p", child.text, escape(child.text, quote=False)))
+            blocks.extend(_blocks(child))  # trafilatura keeps some wrappers: <div><p>...</p></div>
+        elif tag and child.text and child.text.strip():
+            blocks.extend(_paragraph_blocks("p", child))
         if child.tail and child.tail.strip():  # text trafilatura left between blocks
             blocks.append(_Block("p", child.tail, escape(child.tail, quote=False)))
     return blocks
 
 
 def _run_trafilatura(tree: HtmlElement, url: str | None, *, recall: bool) -> list[_Block]:
+    """trafilatura's main text as blocks. Its element tree is read directly: serializing it to
+    XML (with a content fingerprint) and parsing that back cost as much as our own rules."""
     try:
-        xml = trafilatura.extract(
+        document = trafilatura.bare_extraction(
             tree,
             url=url,
             output_format="xml",
             include_comments=False,
-            include_tables=False,
+            include_tables=True,
             include_images=False,
             include_links=True,
             include_formatting=True,
             deduplicate=False,
             favor_recall=recall,
             with_metadata=False,
+            as_dict=False,
         )
     except (ValueError, TypeError, RecursionError, lxml.etree.LxmlError) as exc:
         raise ExtractionError(f"extractor failed: {exc}") from None
-    if not xml:
-        return []
-    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    root = lxml.etree.fromstring(xml.encode("utf-8"), parser=parser)
-    main = root.find("main")
-    return _blocks(main) if main is not None else []
+    body = getattr(document, "body", None)
+    return _blocks(body) if body is not None and len(body) else []
 
 
 # -- assembling the article --------------------------------------------------------------------
@@ -520,15 +588,22 @@ def extract_article(
     tree = parse_html(text)
     meta: PageMetadata = extract_metadata(tree, url)
     base_url = meta.canonical_url or url
-    preclean(tree)
+    keep_word_boundaries(tree)
     words = clean.PageWords.of(tree.text_content())
     spare = deepcopy(tree)
+    remove_furniture(tree)
     blocks = _clean_blocks(_run_trafilatura(tree, url, recall=False), meta.title, words)
     reason = _implausible(blocks, len(text))
-    if reason is not None:  # trafilatura's precise pass can miss a plain page: try its recall mode
-        recall = _clean_blocks(_run_trafilatura(spare, url, recall=True), meta.title, words)
-        if len("".join(b.text for b in recall)) > len("".join(b.text for b in blocks)):
-            blocks, reason = recall, _implausible(recall, len(text))
+    # The furniture rules can take the article with them (a page that wraps its story in a
+    # "related" box), and trafilatura's precise pass can miss a plain page: try the page as it
+    # came, then trafilatura's recall mode; the text rules still clean every paragraph.
+    for recall in (False, True):
+        if reason is None:
+            break
+        tree = deepcopy(spare) if not recall else spare
+        retry = _clean_blocks(_run_trafilatura(tree, url, recall=recall), meta.title, words)
+        if len("".join(b.text for b in retry)) > len("".join(b.text for b in blocks)):
+            blocks, reason = retry, _implausible(retry, len(text))
     if reason is not None:
         raise NotAnArticle(reason)
 

@@ -142,3 +142,21 @@ def test_rules_are_linear_on_hostile_text(text: str) -> None:
 def test_no_sentence_glue_left() -> None:
     out = clean_paragraphs(["It ended.Then it began.", "He said.23392"])
     assert not any(re.search(r"[a-z][.!?][A-Z0-9]", p) for p in out)
+
+
+def test_split_glued_words_uses_the_page_words() -> None:
+    from broadsheet.pipeline.clean import PageWords, split_glued_words
+
+    words = PageWords.of("Experts said they took advantage of inexpensive drones. Breakdown.")
+    assert split_glued_words("took advantage ofinexpensive drones", words) == (
+        "took advantage of inexpensive drones"
+    )
+    # a word the page writes itself is left alone, and so is one that is no pair of page words
+    assert split_glued_words("Breakdown of Xyzzyquux", words) == "Breakdown of Xyzzyquux"
+    assert split_glued_words("Expertssaid", words) == "Experts said"
+
+
+def test_dedupe_key_ignores_case_space_and_punctuation() -> None:
+    from broadsheet.pipeline.clean import dedupe_key
+
+    assert dedupe_key("He said: “No_way!”") == dedupe_key("he said no way") == "hesaidnoway"

@@ -336,3 +336,79 @@ def test_inline_tag_link_inside_a_sentence_is_kept() -> None:
     )
     a = extract_article(page)
     assert a.paragraphs[0].startswith("The plan, backed by the National Reserve Bank, passed")
+
+
+# -- found by the eval (eval/extraction.py): words glued, articles lost ---------------------------
+
+FILLER = (
+    "<p>The council met on Monday evening to discuss the harbour plan and its costs in detail.</p>"
+    "<p>Residents spoke for two hours, and most of them asked for more time to read the report.</p>"
+)
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        # white-space-only inline elements and tails, which trafilatura drops (WCXB pages)
+        ("in which he<a href='/x'> </a><a href='/y'>said</a> no", "in which he said no"),
+        ("Private <a href='/c'>clouds</a><b> </b>are built", "Private clouds are built"),
+        (
+            "we reach the <strong>airport</strong> <strong>without</strong> stress",
+            "airport without",
+        ),
+        ("a link for<strong> </strong><a href='/m'><strong>easy</strong></a> boards", "for easy"),
+        ("<em>italic</em> <a href='/z'>link</a> <b>bold</b> words", "italic link bold words"),
+    ],
+)
+def test_no_words_glued_across_inline_markup(markup: str, expected: str) -> None:
+    page = f"<html><body><article>{FILLER}<p>{markup} at the end of the day.</p></article></body>"
+    text = extract_article(page).text
+    assert expected in text, text
+
+
+def test_list_inside_a_paragraph_keeps_items_apart() -> None:
+    page = (
+        f"<html><body><article>{FILLER}<p>Here are the basics for the move:<ul><li>Boxes</li>"
+        "<li>Packing tape</li><li>Permanent markers</li></ul></p></article></body></html>"
+    )
+    article = extract_article(page)
+    assert "tapePermanent" not in article.text and "BoxesPacking" not in article.text
+    assert "Packing tape" in article.paragraphs
+
+
+@pytest.mark.parametrize("wrapper", ["nav", "button"])
+def test_article_wrapped_in_furniture_tag_is_still_found(wrapper: str) -> None:
+    # publishers have wrapped whole articles in <nav> and <button> (accordions)
+    body = "".join(
+        f"<p>Paragraph {i} of the report says the river rose by {i} metres overnight, and the "
+        "mayor asked residents near the bank to leave their homes before the morning.</p>"
+        for i in range(12)
+    )
+    page = f"<html><body><{wrapper}>{body}</{wrapper}></body></html>"
+    assert len(extract_article(page).paragraphs) >= 10
+
+
+def test_article_in_a_layout_table_is_found() -> None:
+    rows = "".join(
+        f"<tr><td><p>Row {i}: the committee heard that the budget for the bridge had grown by "
+        f"{i} million since the spring, and asked for an audit of the contract.</p></td></tr>"
+        for i in range(10)
+    )
+    page = f"<html><body><table>{rows}</table></body></html>"
+    assert "audit of the contract" in extract_article(page).text
+
+
+def test_spare_spaces_survive_into_display_html() -> None:
+    page = f"<body><article>{FILLER}<p>the <b>airport</b> <b>without</b> stress.</p></article>"
+    assert "airportwithout" not in extract_article(page).html
+
+
+def test_code_block_lines_stay_apart() -> None:
+    page = (
+        f"<html><body><article>{FILLER}<p>For example, in Node.js:</p>"
+        "<pre><code>// load-add.js\nconst binary = require('fs').readFileSync('add.wasm');\n"
+        "const module = new WebAssembly.Module(binary);</code></pre>"
+        f"{FILLER.replace('council', 'board')}</article></body></html>"
+    )
+    text = extract_article(page).text
+    assert "load-add.js" in text and "jsconst" not in text, text

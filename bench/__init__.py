@@ -1,0 +1,1 @@
+"""Speed benchmarks, each printing one comparable ratio."""
