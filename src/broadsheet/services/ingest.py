@@ -342,6 +342,11 @@ class Ingestor:
             known.update(new)
         return [known[k] for k in keys]
 
+    def warm_up(self) -> None:
+        """Load the embedding model now (seconds of work) rather than when the first articles
+        wait to be placed in stories."""
+        self.embedder.embed(["warm up"])
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:

@@ -28,7 +28,7 @@ class Runtime:
         )
         # one line per HTTP request drowns the progress display; our own logs say what failed
         # (nor do Alembic's "Context impl SQLiteImpl" lines on every command)
-        for noisy in ("httpx", "alembic"):
+        for noisy in ("httpx", "alembic", "sentence_transformers"):
             logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.root.level))
         db = Database(settings.database_url)
         if migrate:

@@ -23,7 +23,10 @@ def serve(
     """Run until interrupted (Ctrl-C): ingest in the background, serve pages in the foreground."""
     settings = runtime.settings
     stop = threading.Event()
-    runner = Runner(runtime.ingestor(), workers=settings.fetch_workers, on_progress=on_progress)
+    ingestor = runtime.ingestor()
+    runner = Runner(ingestor, workers=settings.fetch_workers, on_progress=on_progress)
+    # the model loads while the first feeds and pages are fetched, not after
+    threading.Thread(target=ingestor.warm_up, name="broadsheet-warm-up", daemon=True).start()
     worker = threading.Thread(
         target=runner.run_forever, args=(stop,), name="broadsheet-runner", daemon=True
     )
