@@ -10,6 +10,8 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from broadsheet.pipeline.cluster import sparse_cosine
+
 
 @dataclass(frozen=True, slots=True)
 class BCubed:
@@ -85,17 +87,6 @@ class TfIdf:
         return {w: v / norm for w, v in vec.items()} if norm else {}
 
 
-def cosine(a: dict[str, float], b: dict[str, float]) -> float:
-    if len(a) > len(b):
-        a, b = b, a
-    dot = sum(v * b.get(w, 0.0) for w, v in a.items())
-    if not dot:
-        return 0.0
-    na = math.sqrt(sum(v * v for v in a.values()))
-    nb = math.sqrt(sum(v * v for v in b.values()))
-    return dot / (na * nb)
-
-
 def online_tfidf_clusters(
     texts: Sequence[str], times: Sequence[float], *, threshold: float, window: float
 ) -> list[int]:
@@ -113,7 +104,7 @@ def online_tfidf_clusters(
         for k, centroid in enumerate(centroids):
             if at - last[k] > window:
                 continue
-            score = cosine(vec, centroid)
+            score = sparse_cosine(vec, centroid)
             if score >= best_score:
                 best, best_score = k, score
         if best < 0:

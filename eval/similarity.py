@@ -20,9 +20,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from broadsheet.pipeline.cluster import sparse_cosine
 from broadsheet.pipeline.embed import get_embedder
 from broadsheet.pipeline.similarity import article_similarity, embedding_text
-from eval.metrics import TfIdf, cosine, pearson
+from eval.metrics import TfIdf, pearson
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "similarity" / "semeval2022-en-dev.jsonl"
@@ -51,7 +52,7 @@ def evaluate(pairs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     ours = [article_similarity(vectors[2 * i], vectors[2 * i + 1]) for i in range(len(pairs))]
     model = TfIdf([p[k] for p in pairs for k in ("text1", "text2")])
-    base = [cosine(model.vector(p["text1"]), model.vector(p["text2"])) for p in pairs]
+    base = [sparse_cosine(model.vector(p["text1"]), model.vector(p["text2"])) for p in pairs]
     return {
         "pairs": len(pairs),
         "broadsheet": pearson(ours, gold),

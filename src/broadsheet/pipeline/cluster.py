@@ -252,7 +252,7 @@ class StoryGrouper:
             weighted = self._weigh(story.counts)
 
             def score(m: _Member) -> float:
-                return _cosine(self._weigh(m.counts), weighted)
+                return sparse_cosine(self._weigh(m.counts), weighted)
 
         best = max(story.members.values(), key=lambda m: (score(m), -len(m.title)))
         return best.title
@@ -347,7 +347,7 @@ class StoryGrouper:
             story = self._stories[sid]
             if at - story.last_seen > self.window:
                 continue
-            lexical = _cosine(weighted, self._weigh(story.counts)) if weighted else 0.0
+            lexical = sparse_cosine(weighted, self._weigh(story.counts)) if weighted else 0.0
             score = share * embed_scores.get(sid, 0.0) + (1.0 - share) * lexical
             hours = max(0.0, (at - story.last_seen).total_seconds() / 3600.0)
             scores[sid] = score - self.decay_per_hour * hours
@@ -422,7 +422,8 @@ def _unit(vector: npt.ArrayLike) -> Vector:
     return array / norm if norm else array
 
 
-def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
+def sparse_cosine(a: dict[str, float], b: dict[str, float]) -> float:
+    """Cosine of two sparse word-weight vectors (the evaluation's TF-IDF baseline uses it too)."""
     if len(a) > len(b):
         a, b = b, a
     dot = sum(v * b.get(w, 0.0) for w, v in a.items())
