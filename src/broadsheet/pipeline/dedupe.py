@@ -114,6 +114,29 @@ class Match:
     similarity: float  # 1.0 for an exact copy, else estimated Jaccard of shingles
 
 
+_DEFAULT_HASHER: MinHasher | None = None
+
+
+def fingerprint(article_id: str, text: str, at: datetime) -> Fingerprint:
+    """An article's fingerprint with the default hasher, the one a ``DuplicateIndex()`` uses:
+    computed where the text is at hand (extraction), stored, and indexed later."""
+    global _DEFAULT_HASHER
+    if _DEFAULT_HASHER is None:
+        _DEFAULT_HASHER = MinHasher()
+    words = normal_words(text)
+    signature = _DEFAULT_HASHER.signature(text) if len(words) >= MIN_WORDS else None
+    return Fingerprint(article_id, content_hash(text), signature, at)
+
+
+def signature_bytes(signature: Signature | None) -> bytes | None:
+    """A signature as stored (128 little-endian uint32)."""
+    return None if signature is None else signature.astype("<u4").tobytes()
+
+
+def signature_from(blob: bytes | None) -> Signature | None:
+    return None if blob is None else np.frombuffer(blob, dtype="<u4").astype(np.uint32)
+
+
 class DuplicateIndex:
     """Exact and near-duplicate look-up over a bounded, recent set of articles."""
 

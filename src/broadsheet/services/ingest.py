@@ -27,10 +27,18 @@ from broadsheet.config import Settings
 from broadsheet.errors import BroadsheetError, HTTPStatusError, InternalError
 from broadsheet.models import ExtractedArticle, Stage
 from broadsheet.pipeline.cluster import StoryGrouper, cluster_text
+from broadsheet.pipeline.dedupe import (
+    DuplicateIndex,
+    Fingerprint,
+    fingerprint,
+    signature_bytes,
+    signature_from,
+)
 from broadsheet.pipeline.embed import Embedder, get_embedder, text_key
+from broadsheet.pipeline.entities import tag_article
 from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.language import detect_language
 from broadsheet.pipeline.schedule import adaptive_interval
-from broadsheet.pipeline.tags import hashtags
 from broadsheet.storage import Database
 from broadsheet.storage import articles as article_store
 from broadsheet.storage import embeddings as embedding_store
@@ -94,6 +102,7 @@ class Ingestor:
         self._grouper_loaded_at: datetime | None = None
         self._clustered_at: datetime | None = None  # when this process last released the lock
         self._embedder = embedder  # default: the configured model, loaded on first use
+        self._dupes: DuplicateIndex | None = None
 
     # -- feeds ---------------------------------------------------------------------------------
 
@@ -225,23 +234,25 @@ class Ingestor:
 
     def _extract(self, claim: ArticleClaim) -> ExtractOutcome:
         with self.db.read() as conn:
+            current = article_store.get(conn, claim.id)
             link, feed_title, feed_content = article_store.feed_content(conn, claim.id)
         article = pipeline.process_article(self.fetcher, link, feed_content=feed_content)
-        now = self.clock()
+        # the enrichment that needs the text runs here, in the worker thread, off the write lock
+        values = _extracted_values(article, feed_title=feed_title)
+        keywords = list(article.keywords) or list(current.keywords if current else ())
+        tags = tag_article(str(values["title"]), article.text, keywords)
+        values["language"] = detect_language(article.text, declared=article.language)
+        # what the page does not say, the feed may have said: keep the feed's value
+        if not article.published_at:
+            values.pop("published_at")
+            values.pop("published_offset")
+        if not article.keywords:
+            values.pop("keywords")
         with self.db.begin() as conn:
-            current = article_store.get(conn, claim.id)
-            values = _extracted_values(article, feed_title=feed_title)
-            # what the page does not say, the feed may have said: keep the feed's value
-            if not article.published_at:
-                values.pop("published_at")
-                values.pop("published_offset")
-            if not article.keywords:
-                values.pop("keywords")
-            if not article_store.save_extracted(conn, claim, values, now=now):
+            if not article_store.save_extracted(conn, claim, values, now=self.clock()):
                 conn.rollback()
                 return ExtractOutcome(claim.id, ok=False, error="lease lost")
-            keywords = list(article.keywords) or list(current.keywords if current else ())
-            tag_store.tag_article(conn, claim.id, hashtags(keywords))
+            tag_store.tag_article(conn, claim.id, [t.as_tuple() for t in tags])
         return ExtractOutcome(claim.id, ok=True)
 
     def _article_failed(self, claim: ArticleClaim, error: str) -> ExtractOutcome:
@@ -279,14 +290,14 @@ class Ingestor:
         if token is None:
             return 0
         if last != self._clustered_at:
-            self._grouper = None
+            self._grouper = self._dupes = None
         placed = 0
         try:
             # small batches: each is one write transaction, and readers of pages never wait
             while claims := self.claim_articles(Stage.EXTRACTED, limit):
                 placed += self._place(self._window_grouper(), claims)
         except BaseException:
-            self._grouper = None  # memory may now disagree with the rolled-back database
+            self._grouper = self._dupes = None  # memory may disagree with the rolled-back database
             raise
         finally:
             done = self.clock()
@@ -296,6 +307,9 @@ class Ingestor:
         return placed
 
     def _place(self, grouper: StoryGrouper, claims: list[ArticleClaim]) -> int:
+        """Place one batch, in publication order: a duplicate (a wire copy) joins its original's
+        story without counting as coverage; any other article joins the best story or opens
+        one."""
         with self.db.read() as conn:
             rows = {r.id: r for r in article_store.cluster_inputs(conn, [c.id for c in claims])}
         items = sorted(
@@ -308,21 +322,34 @@ class Ingestor:
         )  # fmt: skip
         # embedding is CPU work: done before the write transaction, so no one waits on it
         vectors = self.vectors([cluster_text(row.title, lead) for _, row, lead in items])
+        dupes = self._dupes
+        assert dupes is not None  # loaded with the grouper
         placed = 0
         with self.db.begin() as conn:
             for (claim, row, lead), vector in zip(items, vectors, strict=True):
                 at = row.published_at or row.discovered_at
                 if not article_store.holds(conn, claim):  # lease lost: leave it to its holder
                     continue
-                story_id = grouper.place(title=row.title, lead=lead, at=at, vector=vector)
+                fp = _stored_fingerprint(row.id, row.content_hash, row.minhash, at)
+                match = dupes.find(fp) if fp else None
+                story_id = article_store.story_of(conn, match.original) if match else None
+                original = match.original if story_id is not None and match else None
+                if story_id is None:
+                    story_id = grouper.place(title=row.title, lead=lead, at=at, vector=vector)
                 if story_id is None:
                     story_id = story_store.create(
                         conn, title=row.title, seen_at=at, now=self.clock()
                     )
-                if not article_store.set_story(conn, claim, story_id):
+                if not article_store.set_story(conn, claim, story_id, duplicate_of=original):
                     continue
-                grouper.add(story_id, claim.id, title=row.title, lead=lead, at=at, vector=vector)
-                story_store.refresh(conn, story_id, title=grouper.representative_title(story_id))
+                if fp is not None:
+                    dupes.add(fp, original=original)
+                if original is None:  # a copy adds nothing the grouper needs to know
+                    grouper.add(
+                        story_id, claim.id, title=row.title, lead=lead, at=at, vector=vector
+                    )
+                title = grouper.representative_title(story_id) if story_id in grouper else row.title
+                story_store.refresh(conn, story_id, title=title)
                 placed += 1
         return placed
 
@@ -383,20 +410,27 @@ class Ingestor:
             return story_store.count(conn)
 
     def _window_grouper(self) -> StoryGrouper:
-        """The open window, loaded from storage once and then kept up to date in memory."""
+        """The open window (stories and the duplicate index), loaded from storage once and
+        then kept up to date in memory."""
         now = self.clock()
         window = timedelta(hours=self.settings.story_window_hours)
         stale = self._grouper_loaded_at is None or now - self._grouper_loaded_at > window / 4
-        if self._grouper is None or stale:
+        if self._grouper is None or self._dupes is None or stale:
             grouper = StoryGrouper(threshold=self.settings.story_threshold, window=window)
+            dupes = DuplicateIndex(window=window)
             with self.db.read() as conn:
                 members = sorted(story_store.window(conn, since=now - 2 * window),
                                  key=lambda m: m.published_at)  # fmt: skip
-            vectors = self.vectors([cluster_text(m.title, m.lead) for m in members])
-            for m, vector in zip(members, vectors, strict=True):
+            originals = [m for m in members if m.duplicate_of is None]
+            vectors = self.vectors([cluster_text(m.title, m.lead) for m in originals])
+            for m, vector in zip(originals, vectors, strict=True):
                 grouper.add(m.story_id, m.article_id, title=m.title, lead=m.lead,
                             at=m.published_at, vector=vector)  # fmt: skip
-            self._grouper, self._grouper_loaded_at = grouper, now
+            for m in members:
+                fp = _stored_fingerprint(m.article_id, m.content_hash, m.minhash, m.published_at)
+                if fp is not None:
+                    dupes.add(fp, original=m.duplicate_of)
+            self._grouper, self._dupes, self._grouper_loaded_at = grouper, dupes, now
         return self._grouper
 
 
@@ -419,5 +453,18 @@ def _extracted_values(article: ExtractedArticle, *, feed_title: str) -> dict[str
         "published_at": article.published_at,
         "published_offset": offset,
         "updated_at": article.updated_at,
-        "content_hash": pipeline.content_hash(article.text),
-    }
+    } | _fingerprint_values(article.text)
+
+
+def _stored_fingerprint(
+    article_id: str, content_hash: str | None, minhash: bytes | None, at: datetime
+) -> Fingerprint | None:
+    if content_hash is None:
+        return None
+    return Fingerprint(article_id, content_hash, signature_from(minhash), at)
+
+
+def _fingerprint_values(text: str) -> dict[str, object]:
+    """What duplicate detection stores of a text, so it never needs the text again."""
+    fp = fingerprint("", text, datetime.now(UTC))
+    return {"content_hash": fp.content_hash, "minhash": signature_bytes(fp.signature)}

@@ -240,6 +240,12 @@ def record_failure(
     return dead and result.rowcount == 1
 
 
+def story_of(conn: Connection, article_id: str) -> int | None:
+    query = sa.select(articles.c.story_id).where(articles.c.id == article_id)
+    story_id: int | None = conn.execute(query).scalar_one_or_none()
+    return story_id
+
+
 def holds(conn: Connection, claim: ArticleClaim) -> bool:
     """Whether the claim's lease is still the article's (checked before work that would be
     left orphaned if it were not)."""
@@ -247,12 +253,15 @@ def holds(conn: Connection, claim: ArticleClaim) -> bool:
     return conn.execute(query).first() is not None
 
 
-def set_story(conn: Connection, claim: ArticleClaim, story_id: int) -> bool:
+def set_story(
+    conn: Connection, claim: ArticleClaim, story_id: int, *, duplicate_of: str | None = None
+) -> bool:
     result = conn.execute(
         sa.update(articles)
         .where(leases.held(articles, claim.id, claim.token))
         .values(
             story_id=story_id,
+            duplicate_of=duplicate_of,
             stage=Stage.CLUSTERED.value,
             lease_until=None,
             lease_token=None,
@@ -275,6 +284,8 @@ def cluster_inputs(conn: Connection, ids: Sequence[str]) -> list[Any]:
                 articles.c.published_at,
                 articles.c.discovered_at,
                 articles.c.source_id,
+                articles.c.content_hash,
+                articles.c.minhash,
             ).where(articles.c.id.in_(list(ids)))
         )
     )

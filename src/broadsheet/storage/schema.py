@@ -137,6 +137,10 @@ articles = Table(
     Column("site_name", String(300)),
     Column("keywords", JSON, nullable=False, default=list),
     Column("content_hash", String(64)),
+    # MinHash signature of the text (128 uint32), for near-duplicate look-up without the text
+    Column("minhash", LargeBinary),
+    # a wire copy or republication: linked to its original, not counted as separate coverage
+    Column("duplicate_of", String(32), ForeignKey("articles.id", ondelete="SET NULL")),
     Column("published_at", UTCDateTime),
     # minutes east of UTC as the publisher stated the time, to show it in their zone if asked
     Column("published_offset", Integer),

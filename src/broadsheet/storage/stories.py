@@ -24,6 +24,9 @@ class WindowMember:
     lead: str
     published_at: datetime
     source_id: int
+    content_hash: str | None
+    minhash: bytes | None
+    duplicate_of: str | None
 
 
 def _row(r: Any) -> StoryRow:
@@ -60,8 +63,9 @@ def create(conn: Connection, *, title: str, seen_at: datetime, now: datetime) ->
 
 def refresh(conn: Connection, story_id: int, *, title: str) -> None:
     """Recompute a story's counts and times from its articles and bump its version, so that
-    anything cached for the old membership (AI summaries) is known to be stale."""
-    member = articles.c.story_id == story_id
+    anything cached for the old membership (AI summaries) is known to be stale. Duplicates
+    (wire copies) are members but not separate coverage: they are not counted."""
+    member = sa.and_(articles.c.story_id == story_id, articles.c.duplicate_of.is_(None))
     counts = conn.execute(
         sa.select(
             sa.func.count(articles.c.id),
@@ -103,9 +107,12 @@ def window(conn: Connection, *, since: datetime) -> list[WindowMember]:
         articles.c.story_id,
         articles.c.title,
         articles.c.description,
-        articles.c.text,
+        sa.func.substr(articles.c.text, 1, 700).label("text"),  # the lead is all it needs
         _WHEN.label("at"),
         articles.c.source_id,
+        articles.c.content_hash,
+        articles.c.minhash,
+        articles.c.duplicate_of,
     ).where(
         articles.c.stage == Stage.CLUSTERED.value,
         articles.c.story_id.is_not(None),
@@ -119,6 +126,9 @@ def window(conn: Connection, *, since: datetime) -> list[WindowMember]:
             lead=lead_of(r.description, r.text),
             published_at=_as_aware(r.at),
             source_id=r.source_id,
+            content_hash=r.content_hash,
+            minhash=r.minhash,
+            duplicate_of=r.duplicate_of,
         )
         for r in conn.execute(query)
     ]

@@ -4,7 +4,7 @@ integration tests against real loopback servers)."""
 from __future__ import annotations
 
 from broadsheet.models import FeedEntry
-from broadsheet.pipeline import article_records, content_hash
+from broadsheet.pipeline import article_records
 from broadsheet.pipeline.urls import article_id
 
 
@@ -19,7 +19,3 @@ def test_records_use_the_canonical_url_and_skip_unparsable_links() -> None:
     assert {r.id for r in records} == {article_id("https://example.com/a")}
     assert records[0].entry.title == "A"
 
-
-def test_content_hash_ignores_whitespace_only() -> None:
-    assert content_hash("One two.\n\nThree") == content_hash("One  two.\nThree")
-    assert content_hash("One two.") != content_hash("One two!")
