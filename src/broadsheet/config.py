@@ -76,6 +76,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_redirects", "int", 5, "Redirects followed before a fetch fails."),
     Setting("allow_hosts", "list", (), "Hosts or networks (CIDR) fetched even though private or loopback, e.g. 127.0.0.1,10.0.0.0/8."),
     Setting("fetch_workers", "int", 8, "Threads fetching feeds and pages in the in-process runner."),
+    Setting("parse_workers", "int", 0, "Worker processes parsing feeds and extracting pages under limits (0: one per CPU core)."),
+    Setting("parse_timeout", "float", 20.0, "Wall-clock seconds to parse one feed or extract one page before its worker is killed."),
+    Setting("parse_memory_mb", "int", 1024, "Address-space cap of each parsing worker process, in MiB."),
     Setting("per_host_connections", "int", 2, "Requests in flight to one host at most."),
     Setting("per_host_delay", "float", 0.5, "Seconds between the starts of two requests to one host."),
     Setting("respect_robots", "bool", True, "Ask robots.txt before fetching an article page (feeds are meant to be fetched)."),
@@ -127,6 +130,9 @@ class Settings:
     max_redirects: int
     allow_hosts: tuple[str, ...]
     fetch_workers: int
+    parse_workers: int
+    parse_timeout: float
+    parse_memory_mb: int
     per_host_connections: int
     per_host_delay: float
     respect_robots: bool
@@ -182,6 +188,8 @@ class Settings:
             "max_attempts",
             "lease_seconds",
             "fetch_workers",
+            "parse_timeout",
+            "parse_memory_mb",
             "per_host_connections",
             "poll_interval_min",
         ):

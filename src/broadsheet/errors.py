@@ -111,10 +111,22 @@ class NotAFeed(FeedError):
     kind = "not_a_feed"
 
 
+class ParseAborted(FeedError):
+    """Parsing the feed ran past its time or memory limit; its worker process was killed."""
+
+    kind = "parse_aborted"
+
+
 class ExtractionError(BroadsheetError):
     """An article page yields no usable article."""
 
     kind = "extraction"
+
+
+class ExtractionAborted(ExtractionError):
+    """Extraction ran past its time or memory limit; its worker process was killed."""
+
+    kind = "extraction_aborted"
 
 
 class NotAnArticle(ExtractionError):

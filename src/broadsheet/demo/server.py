@@ -203,6 +203,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server_version = "SamplePublishers/1.0"
     protocol_version = "HTTP/1.1"
+    # buffer the response: headers and body written apart stall ~40 ms each (Nagle with
+    # delayed ACK), which made the sample publishers the bottleneck of every ingest
+    wbufsize = 1 << 16
 
     def _serve(self, with_body: bool) -> None:
         app = cast(_Server, self.server).app

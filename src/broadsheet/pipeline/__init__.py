@@ -10,19 +10,30 @@ database. The functions here compose the stages into the units a worker runs:
 
 ``broadsheet.services.ingest`` is the one caller: it claims rows, calls one unit, and commits the
 result together with the move to the next stage.
+
+Given an ``Isolation`` pool, feed parsing and page extraction (the CPU work over untrusted bytes)
+run in its worker processes under a time limit and resource limits; fetching stays in the
+calling thread. Without one they run in-process, as before.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
-from broadsheet.errors import BroadsheetError, ExtractionError, FetchError
+from broadsheet.errors import (
+    BroadsheetError,
+    ExtractionAborted,
+    ExtractionError,
+    FetchError,
+    ParseAborted,
+)
 from broadsheet.models import ExtractedArticle, FeedEntry, FetchResult, ParsedFeed
 from broadsheet.pipeline.extract import extract_article
 from broadsheet.pipeline.feeds import parse_feed
 from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.isolate import Isolation
 from broadsheet.pipeline.urls import article_id, canonicalize_url
 
 FEED_ACCEPT = (
@@ -50,12 +61,22 @@ class EntryRecord:
 
 
 def poll_feed(
-    fetcher: Fetcher, url: str, *, etag: str | None = None, last_modified: str | None = None
+    fetcher: Fetcher,
+    url: str,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    isolation: Isolation | None = None,
 ) -> FeedPoll:
+    """Fetch (conditional GET) and parse one feed; a parse cut off by ``isolation``'s limits
+    raises ``FeedError``."""
     response = fetcher.get(url, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT)
     if response.not_modified:
         return FeedPoll(response, None)
-    return FeedPoll(response, parse_feed(response.content, url=response.url))
+    parse = partial(parse_feed, response.content, url=response.url)
+    if isolation is None:
+        return FeedPoll(response, parse())
+    return FeedPoll(response, isolation.run(parse, error=ParseAborted, what="feed parsing"))
 
 
 def article_records(entries: Iterable[FeedEntry]) -> list[EntryRecord]:
@@ -71,25 +92,33 @@ def article_records(entries: Iterable[FeedEntry]) -> list[EntryRecord]:
     return records
 
 
-def process_article(fetcher: Fetcher, link: str, *, feed_content: str = "") -> ExtractedArticle:
+def process_article(
+    fetcher: Fetcher,
+    link: str,
+    *,
+    feed_content: str = "",
+    isolation: Isolation | None = None,
+) -> ExtractedArticle:
     """Fetch and extract one article. When the page fails (fetch error, or no article found in
-    it) but the feed carried the full text, that text is used instead; otherwise the page's
-    error is raised so that the caller records it."""
+    it, or extraction cut off by ``isolation``'s limits) but the feed carried the full text,
+    that text is used instead; otherwise the page's error is raised so that the caller records
+    it."""
     try:
         response = fetcher.get(link, accept=PAGE_ACCEPT, robots=True)
-        return extract_article(response.content, response.url)
+        return _extract(partial(extract_article, response.content, response.url), isolation)
     except (FetchError, ExtractionError) as page_error:
         if not feed_content.strip():
             raise
         try:
-            return extract_article(_wrap(feed_content), link)
+            return _extract(partial(extract_article, _wrap(feed_content), link), isolation)
         except BroadsheetError:
             raise page_error from None
 
 
-def content_hash(text: str) -> str:
-    """Hash of the whitespace-normalised text: exact duplicates share it."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+def _extract(extract: partial[ExtractedArticle], isolation: Isolation | None) -> ExtractedArticle:
+    if isolation is None:
+        return extract()
+    return isolation.run(extract, error=ExtractionAborted, what="extraction")
 
 
 def _wrap(fragment: str) -> str:

@@ -1,4 +1,5 @@
-"""Feeds: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed by hand, and feed discovery.
+"""Feeds: RSS 0.9x/1.0/2.0 and Atom through feedparser, JSON Feed and Google News sitemaps by
+hand, and feed discovery.
 
 feedparser is handed a stream over the fetched bytes, never a URL, a path or bare bytes: given a
 string that looks like a URL it fetches it itself (``file://`` and loopback included), and given
@@ -6,9 +7,15 @@ bytes it first tries ``open(bytes)`` as a file name (KNOWN-FAULTS). The ruff rul
 ``feedparser.parse`` everywhere else.
 
 Not guarded here: feedparser's author e-mail regex backtracks catastrophically on crafted input
-(feedparser issue #562: 20 items, 48 s) and a 100,000-item feed costs 16 s and 320 MB. The cure
-is to parse untrusted feeds in a worker process with CPU-time and memory limits (follow-up:
-issue "feeds and fetching"); the fetcher's body cap bounds the input meanwhile.
+(feedparser issue #562: 20 items, 48 s) and a 100,000-item feed costs 16 s and 320 MB. Callers
+that parse untrusted feeds run ``parse_feed`` in ``pipeline.isolate`` (a worker process with a
+timeout and CPU-time and memory limits); the fetcher's body cap bounds the input as well.
+
+Entries: Media RSS (``media:content``, ``media:group``, ``media:thumbnail``) and image enclosures
+give the entry's image, the widest image first; an entry that repeats an earlier entry's GUID
+is the same item again when its title matches too (dropped), otherwise the GUID is not unique
+and is not kept on the later entry. Dates feedparser misreads (epoch seconds, ``2025/05/06``,
+month names in other languages) are read here.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from time import struct_time
 from typing import Any
@@ -49,6 +57,20 @@ _BASE_ATTR = re.compile(rb"""(?<=[\s"'])(?:[\w.-]+:)?base\s*=\s*(?:"[^"]*"|'[^']
 # amplification limit trips (seconds of CPU). Feeds have no need for one.
 _INTERNAL_DTD = re.compile(rb"<!DOCTYPE[^>\[]*\[.*?\]\s*>", re.I | re.S)
 _XML_DECL_ENCODING = re.compile(r"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'][^"']*["']""")
+_DECLARED_ENCODING = re.compile(
+    rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._:-]{1,40})["']"""
+)
+_SINGLE_BYTE = re.compile(
+    rb"^(iso-?8859-?\d+|latin-?\d|l\d|windows-?125\d|cp125\d|us-ascii|ascii)$"
+)
+_IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif")
+# What follows the XML prolog (declaration, comments, PIs, doctype) of a sitemap.
+_SITEMAP_ROOT = re.compile(
+    rb"^(?:\s|<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<(?:\w+:)?(urlset|sitemapindex)\b", re.S
+)
+_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
+_IMAGE_NS = "http://www.google.com/schemas/sitemap-image/1.1"
 
 
 def html_to_text(fragment: str, *, single_line: bool = False) -> str:
@@ -87,6 +109,87 @@ def _aware(parsed: struct_time | None, now: datetime) -> datetime | None:
     return when if _EARLIEST <= when <= now + _FUTURE_SLACK else None
 
 
+_EPOCH = re.compile(r"^\s*(\d{10})(?:\.\d+)?\s*$")
+_SLASHED = re.compile(
+    r"^\s*(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+# Month names feeds write in other languages (and their usual abbreviations), by month number.
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "jan janv januar janvier enero gennaio januari janeiro ene gen",
+            "feb febr februar février fevrier febrero febbraio februari fevereiro fév fev",
+            "mar mär märz maerz mars marzo maart março mrt",
+            "apr april avril abril aprile avr",
+            "may mai mayo maggio mei maio mag",
+            "jun juni juin junio giugno junho giu",
+            "jul juli juillet julio luglio julho juil lug",
+            "aug august août aout agosto augustus ago",
+            "sep sept september septembre septiembre settembre setembro set",
+            "oct okt oktober octobre octubre ottobre outubro out ott",
+            "nov november novembre noviembre novembro",
+            "dec dez dezember décembre decembre diciembre dicembre december dezembro dic",
+        ),
+        start=1,
+    )
+    for name in names.split()
+}
+_WORDY_DATE = re.compile(
+    r"(\d{1,2})\.?\s+([^\W\d_]{3,10})\.?,?\s+(\d{4})"  # 6 Mai 2025
+    r"|([^\W\d_]{3,10})\.?\s+(\d{1,2}),?\s+(\d{4})"  # May 6, 2025
+)
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*(Z|GMT|UTC|[+-]\d{2}:?\d{2}))?")
+
+
+def _offset(zone: str | None) -> timedelta:
+    if not zone or zone in ("Z", "GMT", "UTC"):
+        return timedelta(0)
+    sign = -1 if zone[0] == "-" else 1
+    digits = zone[1:].replace(":", "")
+    return sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:4]))
+
+
+def parse_odd_date(value: str) -> datetime | None:
+    """A publication date feedparser cannot read, or misreads: epoch seconds, ``2025/05/06``,
+    ``6 Mai 2025 09:30 +0200``, ``Tuesday, May 6, 2025 - 09:30``. Aware (UTC when no zone is
+    given), or None."""
+    try:
+        if match := _EPOCH.match(value):
+            return datetime.fromtimestamp(int(match.group(1)), UTC)
+        if match := _SLASHED.match(value):
+            y, mo, d, h, mi, sec, zone = match.groups()
+            when = datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
+            return when.replace(tzinfo=UTC) - _offset(zone)
+        if not (match := _WORDY_DATE.search(value)):
+            return None
+        day, month_name, year = match.group(1, 2, 3) if match.group(1) else match.group(5, 4, 6)
+        month = _MONTHS.get(month_name.lower().rstrip("."))
+        if month is None:
+            return None
+        when = datetime(int(year), month, int(day), tzinfo=UTC)
+        if clock := _CLOCK.search(value, match.end()):
+            h, mi, sec, zone = clock.groups()
+            when = when.replace(hour=int(h), minute=int(mi), second=int(sec or 0))
+            when -= _offset(zone)
+        return when
+    except (ValueError, OverflowError):
+        return None
+
+
+def _date(raw: dict[str, Any], key: str, now: datetime) -> datetime | None:
+    """The entry's ``key`` date ("published" or "updated"). feedparser's reading is used unless
+    the text is one it misreads (epoch seconds become the year 1746, ``2025/05/06`` becomes
+    1 November) or it found none."""
+    text = str(dict.get(raw, key) or "")  # dict.get: no fallback from "updated" to "published"
+    parsed = dict.get(raw, f"{key}_parsed")
+    if text and (parsed is None or _EPOCH.match(text) or _SLASHED.match(text)):
+        when = parse_odd_date(text)
+        return when if when is not None and _EARLIEST <= when <= now + _FUTURE_SLACK else None
+    return _aware(parsed, now)
+
+
 def _to_utf8(content: bytes) -> bytes:
     """UTF-16/32 feeds re-encoded as UTF-8, so that the byte-level guards below see them."""
     codec = None
@@ -106,6 +209,20 @@ def _to_utf8(content: bytes) -> bytes:
     return text.encode("utf-8", "replace")
 
 
+def _mislabelled_utf8(content: bytes) -> bytes:
+    """A feed declared in a single-byte charset whose bytes are valid UTF-8 (with non-ASCII
+    characters) is UTF-8: publishers mislabel it often, and valid multi-byte UTF-8 is almost
+    never an accident. Re-declared as UTF-8, so that "Café" does not come out as "CafÃ©"."""
+    declared = _DECLARED_ENCODING.match(content)
+    if declared is None or not _SINGLE_BYTE.match(declared.group(1).lower()) or content.isascii():
+        return content
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content
+    return _XML_DECL_ENCODING.sub(r'\1"utf-8"', text, count=1).encode("utf-8")
+
+
 def parse_feed(
     content: bytes,
     *,
@@ -120,12 +237,16 @@ def parse_feed(
     duplicates (same canonical link) keep the first; at most ``max_entries`` are returned.
     """
     now = now or datetime.now(UTC)
-    content = _to_utf8(content)
+    content = _mislabelled_utf8(_to_utf8(content))
     if not content.strip():
         raise NotAFeed("empty response")
     if content.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return _parse_json_feed(content, url=url, max_entries=max_entries, now=now)
     content = _INTERNAL_DTD.sub(b"", content, count=1)
+    if root := _SITEMAP_ROOT.match(content.lstrip(b"\xef\xbb\xbf")[:4096]):
+        if root.group(1) == b"sitemapindex":
+            raise NotAFeed("a sitemap index, not a feed: subscribe to one of its sitemaps")
+        return _parse_news_sitemap(content, url=url, max_entries=max_entries, now=now)
     content = _BASE_ATTR.sub(b"", content)
     try:
         # A stream, never a str or bytes: see the module docstring.
@@ -144,12 +265,22 @@ def parse_feed(
 
     parsed: list[FeedEntry] = []
     seen: set[str] = set()
+    titles_by_guid: dict[str, str] = {}
     for raw in entries:
         if len(parsed) >= max_entries:
             break
         link = _new_link(raw.get("link"), url, seen)
-        if link is not None:
-            parsed.append(_entry(raw, link, url, now, rss=version.startswith("rss")))
+        if link is None:
+            continue
+        entry = _entry(raw, link, url, now, rss=version.startswith("rss"))
+        if entry.guid is not None:
+            if entry.guid not in titles_by_guid:
+                titles_by_guid[entry.guid] = entry.title
+            elif titles_by_guid[entry.guid] == entry.title:
+                continue  # the same item again under another link
+            else:
+                entry = replace(entry, guid=None)  # a GUID shared by different items
+        parsed.append(entry)
     return ParsedFeed(
         title=_text_of(feed, "title"),
         site_url=resolve_url(url, feed["link"]) if feed.get("link") else None,
@@ -187,9 +318,8 @@ def _entry(raw: Any, link: str, base: str, now: datetime, *, rss: bool) -> FeedE
     if not any(authors) and raw.get("author"):
         authors = [_plain(raw["author"])]
     tags = [_plain(t.get("label") or t.get("term")) for t in raw.get("tags") or ()]
-    # dict.get: FeedParserDict.get("updated_parsed") falls back to the published date.
-    updated = _aware(dict.get(raw, "updated_parsed"), now)
-    published = _aware(raw.get("published_parsed"), now)
+    updated = _date(raw, "updated", now)
+    published = _date(raw, "published", now)
     if published is None and rss:
         published = updated  # RSS 1.0's dc:date, which feedparser files as "updated"
     return FeedEntry(
@@ -217,18 +347,36 @@ def _content_html(contents: Iterable[Mapping[str, Any]]) -> str:
     return ""
 
 
+def _is_image(url: str, kind: str) -> bool:
+    """``kind`` is a MIME type or a Media RSS medium; when absent, the file name decides."""
+    if kind:
+        return kind.startswith("image")
+    return url.lower().split("?")[0].endswith(_IMAGE_EXTENSIONS)
+
+
+def _width(media: Mapping[str, Any]) -> int:
+    try:
+        return int(str(media.get("width") or 0))
+    except ValueError:
+        return 0
+
+
 def _image(raw: Mapping[str, Any], base: str) -> str | None:
-    candidates: list[str] = []
-    for media in raw.get("media_content") or ():
-        kind = str(media.get("medium") or media.get("type") or "image")
-        if kind.startswith("image"):
-            candidates.append(str(media.get("url") or ""))
-    candidates += [str(m.get("url") or "") for m in raw.get("media_thumbnail") or ()]
+    """The entry's picture: the widest Media RSS image (``media:content``, flattened out of
+    ``media:group`` by feedparser), then an image enclosure, then a ``media:thumbnail``."""
+    media = [
+        m
+        for m in raw.get("media_content") or ()
+        if _is_image(str(m.get("url") or ""), str(m.get("medium") or m.get("type") or ""))
+    ]
+    candidates = [str(m.get("url") or "") for m in sorted(media, key=_width, reverse=True)]
     candidates += [
         str(link.get("href") or "")
         for link in raw.get("links") or ()
-        if link.get("rel") == "enclosure" and str(link.get("type") or "").startswith("image/")
+        if link.get("rel") == "enclosure"
+        and _is_image(str(link.get("href") or ""), str(link.get("type") or ""))
     ]
+    candidates += [str(m.get("url") or "") for m in raw.get("media_thumbnail") or ()]
     for candidate in candidates:
         if candidate and (resolved := resolve_url(base, candidate)):
             return resolved
@@ -308,6 +456,79 @@ def _parse_json_feed(content: bytes, *, url: str, max_entries: int, now: datetim
             ),
             None,
         ),
+    )
+
+
+# -- Google News sitemaps (https://developers.google.com/search/docs/crawling-indexing/sitemaps/news-sitemap)
+
+
+def _sitemap_date(value: str | None, now: datetime) -> datetime | None:
+    """W3C datetime: a date (taken as midnight UTC) or a date and time with a zone."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    when: datetime | None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = parse_odd_date(text)
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        if len(text) > 10:
+            return None  # a time without a zone: guessing one would invent a time
+        when = when.replace(tzinfo=UTC)
+    when = when.astimezone(UTC)
+    return when if _EARLIEST <= when <= now + _FUTURE_SLACK else None
+
+
+def _parse_news_sitemap(content: bytes, *, url: str, max_entries: int, now: datetime) -> ParsedFeed:
+    """``<urlset>`` entries that carry ``<news:news>``: title, publication date, keywords and
+    the publication's name and language. A plain sitemap (no news entries) lists a whole site,
+    not news: ``NotAFeed``."""
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, recover=True, huge_tree=False
+    )
+    try:
+        root = etree.fromstring(content, parser=parser)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise FeedError(f"sitemap parser failed: {exc}") from exc
+    if root is None:
+        raise FeedError("sitemap parser failed: no document")
+    ns = {"s": _SITEMAP_NS, "n": _NEWS_NS, "i": _IMAGE_NS}
+    entries: list[FeedEntry] = []
+    seen: set[str] = set()
+    title = language = ""
+    for item in root.iterfind("s:url", ns):
+        if len(entries) >= max_entries:
+            break
+        news = item.find("n:news", ns)
+        if news is None:
+            continue
+        link = _new_link(item.findtext("s:loc", "", ns).strip(), url, seen)
+        if link is None:
+            continue
+        title = title or _plain(news.findtext("n:publication/n:name", "", ns))
+        language = language or _plain(news.findtext("n:publication/n:language", "", ns))
+        keywords = news.findtext("n:keywords", "", ns).split(",")
+        image = item.findtext("i:image/i:loc", "", ns).strip()
+        entries.append(
+            FeedEntry(
+                url=link,
+                title=html_to_text(news.findtext("n:title", "", ns), single_line=True),
+                published_at=_sitemap_date(news.findtext("n:publication_date", None, ns), now),
+                updated_at=_sitemap_date(item.findtext("s:lastmod", None, ns), now),
+                tags=tuple(dict.fromkeys(k for k in map(_plain, keywords) if k)),
+                image_url=resolve_url(url, image) if image else None,
+            )
+        )
+    if not entries:
+        raise NotAFeed("a sitemap without Google News entries")
+    return ParsedFeed(
+        title=title,
+        site_url=resolve_url(url, "/"),
+        entries=tuple(entries),
+        language=language or None,
     )
 
 

@@ -37,6 +37,7 @@ from broadsheet.pipeline.dedupe import (
 from broadsheet.pipeline.embed import Embedder, get_embedder, text_key
 from broadsheet.pipeline.entities import tag_article
 from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.isolate import Isolation
 from broadsheet.pipeline.language import detect_language
 from broadsheet.pipeline.schedule import adaptive_interval
 from broadsheet.storage import Database
@@ -93,6 +94,7 @@ class Ingestor:
         *,
         clock: Clock = utcnow,
         embedder: Embedder | None = None,
+        isolation: Isolation | None = None,
     ) -> None:
         self.db = db
         self.fetcher = fetcher
@@ -103,6 +105,9 @@ class Ingestor:
         self._clustered_at: datetime | None = None  # when this process last released the lock
         self._embedder = embedder  # default: the configured model, loaded on first use
         self._dupes: DuplicateIndex | None = None
+        # worker processes that parse feeds and extract pages under time and memory limits;
+        # None: in this process (tests of other stages, one-off commands)
+        self.isolation = isolation
 
     # -- feeds ---------------------------------------------------------------------------------
 
@@ -128,7 +133,11 @@ class Ingestor:
 
     def _poll(self, claim: FeedClaim) -> PollOutcome:
         result = pipeline.poll_feed(
-            self.fetcher, claim.url, etag=claim.etag, last_modified=claim.last_modified
+            self.fetcher,
+            claim.url,
+            etag=claim.etag,
+            last_modified=claim.last_modified,
+            isolation=self.isolation,
         )
         now = self.clock()
         next_check = now + timedelta(seconds=claim.interval_seconds)
@@ -236,7 +245,9 @@ class Ingestor:
         with self.db.read() as conn:
             current = article_store.get(conn, claim.id)
             link, feed_title, feed_content = article_store.feed_content(conn, claim.id)
-        article = pipeline.process_article(self.fetcher, link, feed_content=feed_content)
+        article = pipeline.process_article(
+            self.fetcher, link, feed_content=feed_content, isolation=self.isolation
+        )
         # the enrichment that needs the text runs here, in the worker thread, off the write lock
         values = _extracted_values(article, feed_title=feed_title)
         keywords = list(article.keywords) or list(current.keywords if current else ())
@@ -370,8 +381,10 @@ class Ingestor:
         return [known[k] for k in keys]
 
     def warm_up(self) -> None:
-        """Load the embedding model now (seconds of work) rather than when the first articles
-        wait to be placed in stories."""
+        """Start the parsing workers and load the embedding model now (seconds of work) rather
+        than when the first feeds and articles wait for them."""
+        if self.isolation is not None:
+            self.isolation.start()
         self.embedder.embed(["warm up"])
 
     @property

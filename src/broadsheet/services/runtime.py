@@ -8,6 +8,7 @@ from types import TracebackType
 
 from broadsheet.config import Settings
 from broadsheet.pipeline.fetch import Fetcher
+from broadsheet.pipeline.isolate import Isolation
 from broadsheet.services.ingest import Ingestor
 from broadsheet.storage import Database
 
@@ -19,6 +20,7 @@ class Runtime:
     settings: Settings
     db: Database
     fetcher: Fetcher
+    isolation: Isolation | None = None
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Runtime:
@@ -36,9 +38,20 @@ class Runtime:
         return cls(settings, db, Fetcher.from_settings(settings))
 
     def ingestor(self) -> Ingestor:
-        return Ingestor(self.db, self.fetcher, self.settings)
+        """The orchestrator; feed parsing and extraction run in a pool of worker processes
+        with time and memory limits, started on first use and shared by the runner's threads."""
+        if self.isolation is None:
+            s = self.settings
+            self.isolation = Isolation(
+                s.parse_workers or None,
+                timeout=s.parse_timeout,
+                memory_bytes=s.parse_memory_mb * 2**20,
+            )
+        return Ingestor(self.db, self.fetcher, self.settings, isolation=self.isolation)
 
     def close(self) -> None:
+        if self.isolation is not None:
+            self.isolation.close()
         self.fetcher.close()
         self.db.dispose()
 

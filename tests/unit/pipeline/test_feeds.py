@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from broadsheet.errors import FeedError, NotAFeed
-from broadsheet.pipeline.feeds import find_feed_links, html_to_text, parse_feed
+from broadsheet.pipeline.feeds import find_feed_links, html_to_text, parse_feed, parse_odd_date
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -219,3 +219,148 @@ def test_find_feed_links() -> None:
     ]
     assert find_feed_links("", "https://site.example/") == []
     assert find_feed_links(b"\x00\x01", "https://site.example/") == []
+
+
+# -- Media RSS, enclosures, duplicate GUIDs, odd dates -----------------------------------------
+
+
+def test_media_rss_enclosures_duplicate_guids_and_odd_dates() -> None:
+    feed = parse_feed(
+        (DATA / "mediarss.xml").read_bytes(), url="https://pics.example.com/rss", now=NOW
+    )
+    by_title = {e.title: e for e in feed.entries}
+    assert [e.url for e in feed.entries] == [
+        "https://pics.example.com/1",
+        "https://pics.example.com/2",
+        "https://pics.example.com/3",
+        "https://pics.example.com/4",
+        "https://pics.example.com/5",
+    ]
+    group = by_title["Widest image in a group"]
+    # media:group: the widest image, never the wider video; thumbnails come last
+    assert group.image_url == "https://cdn.example.com/1-large.jpg"
+    assert group.published_at == datetime(2025, 5, 6, 9, 30, tzinfo=UTC)  # epoch seconds
+    enclosure = by_title["Image enclosure without a type"]
+    assert enclosure.image_url == "https://cdn.example.com/2.JPG?w=800"  # not the mp3
+    assert enclosure.published_at == datetime(2025, 5, 6, 9, 30, tzinfo=UTC)  # not 1 November
+    thumb = by_title["Thumbnail only"]
+    assert thumb.image_url == "https://cdn.example.com/3-thumb.png"
+    assert thumb.published_at == datetime(2025, 5, 6, 7, 30, tzinfo=UTC)  # "Di, 06 Mai"
+    # p-1 again with the same title under another link is the same item: dropped. p-2 again on
+    # a different story: both kept, and the GUID (not unique) is not kept on the later one.
+    assert enclosure.guid == "p-2"
+    reused = by_title["A different story that reuses a GUID"]
+    assert reused.guid is None
+    assert reused.published_at == datetime(2025, 3, 6, tzinfo=UTC)  # "6 mars 2025"
+    permalink = by_title["Permalink GUID only"]
+    assert permalink.guid == "https://pics.example.com/5"
+    assert permalink.published_at == datetime(2025, 5, 6, 9, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1746523800", datetime(2025, 5, 6, 9, 30, tzinfo=UTC)),
+        ("2025/05/06", datetime(2025, 5, 6, tzinfo=UTC)),
+        ("2025.05.06 09:30:15+02:00", datetime(2025, 5, 6, 7, 30, 15, tzinfo=UTC)),
+        ("Tuesday, May 6, 2025 - 09:30", datetime(2025, 5, 6, 9, 30, tzinfo=UTC)),
+        ("mar., 6 mai 2025 09:30 -0100", datetime(2025, 5, 6, 10, 30, tzinfo=UTC)),
+        ("6. Dezember 2024", datetime(2024, 12, 6, tzinfo=UTC)),
+        ("32 May 2025", None),
+        ("someday", None),
+        ("2025/13/40", None),
+        ("", None),
+    ],
+)
+def test_parse_odd_date(text: str, expected: datetime | None) -> None:
+    assert parse_odd_date(text) == expected
+
+
+def test_dates_out_of_range_are_dropped() -> None:
+    items = b"".join(
+        b"<item><title>%d</title><link>https://a.example/%d</link><pubDate>%s</pubDate></item>"
+        % (i, i, date)
+        for i, date in enumerate([b"0000000001", b"2099/01/01", b"1 May 1899"])
+    )
+    content = b'<rss version="2.0"><channel><title>c</title>' + items + b"</channel></rss>"
+    feed = parse_feed(content, url="https://a.example/feed", now=NOW)
+    assert len(feed.entries) == 3
+    assert all(e.published_at is None for e in feed.entries)
+
+
+# -- Google News sitemaps ----------------------------------------------------------------------
+
+
+def test_google_news_sitemap() -> None:
+    feed = parse_feed(
+        (DATA / "news-sitemap.xml").read_bytes(),
+        url="https://times.example.com/sitemaps/news.xml",
+        now=NOW,
+    )
+    assert feed.title == "The Example Times"
+    assert feed.language == "en"
+    assert feed.site_url == "https://times.example.com/"
+    # the plain <url> (no news:news), the duplicate link and the javascript: link are dropped
+    first, second = feed.entries
+    assert first.url == "https://times.example.com/business/merger-talks"
+    assert first.title == "Companies A & B in merger talks"
+    assert first.published_at == datetime(2025, 5, 6, 7, 45, tzinfo=UTC)
+    assert first.updated_at == datetime(2025, 5, 6, 10, 0, tzinfo=UTC)
+    assert first.tags == ("business", "merger", "acquisition")
+    assert first.image_url == "https://times.example.com/img/merger.jpg"
+    assert second.url == "https://times.example.com/sport/cup-final"
+    assert second.published_at == datetime(2025, 5, 5, tzinfo=UTC)  # a date: midnight UTC
+    assert second.updated_at is None and second.tags == () and second.image_url is None
+
+
+def test_sitemap_entry_cap_and_truncation() -> None:
+    head = (
+        b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+    )
+    urls = b"".join(
+        b"<url><loc>https://a.example/%d</loc><news:news><news:title>t%d</news:title>"
+        b"<news:publication_date>2025-05-01</news:publication_date></news:news></url>" % (i, i)
+        for i in range(30)
+    )
+    capped = parse_feed(head + urls + b"</urlset>", url="https://a.example/s.xml", max_entries=7)
+    assert [e.title for e in capped.entries] == [f"t{i}" for i in range(7)]
+    cut = head + urls[: len(urls) // 2 + 17]
+    partial = parse_feed(cut, url="https://a.example/s.xml")
+    assert 10 <= len(partial.entries) <= 15
+    assert partial.entries[0].title == "t0"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<sitemap><loc>https://a.example/s1.xml</loc></sitemap></sitemapindex>",
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        b"<url><loc>https://a.example/about</loc></url></urlset>",
+    ],
+)
+def test_sitemaps_without_news_are_not_feeds(content: bytes) -> None:
+    with pytest.raises(NotAFeed, match="sitemap"):
+        parse_feed(content, url="https://a.example/s.xml")
+
+
+def test_sitemap_billion_laughs_is_cheap() -> None:
+    entities = b"".join(
+        b'<!ENTITY lol%d "%s">' % (i, (b"&lol%d;" % (i - 1)) * 10) for i in range(1, 10)
+    )
+    content = (
+        b'<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY lol0 "lol">' + entities + b"]>"
+        b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">'
+        b"<url><loc>https://a.example/1</loc><news:news><news:title>&lol9;</news:title>"
+        b"</news:news></url></urlset>"
+    )
+    start = time.monotonic()
+    try:
+        feed = parse_feed(content, url="https://a.example/s.xml")
+    except FeedError:
+        feed = None
+    assert time.monotonic() - start < 1.0
+    if feed is not None:
+        assert all(len(e.title) < 100 for e in feed.entries)

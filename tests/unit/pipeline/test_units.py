@@ -18,4 +18,3 @@ def test_records_use_the_canonical_url_and_skip_unparsable_links() -> None:
     assert [r.url for r in records] == ["https://example.com/a", "https://example.com/a"]
     assert {r.id for r in records} == {article_id("https://example.com/a")}
     assert records[0].entry.title == "A"
-
