@@ -18,7 +18,8 @@ import hashlib
 import os
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -197,3 +198,88 @@ def get_embedder(model: str = DEFAULT_MODEL) -> SentenceTransformerEmbedder:
         if embedder is None:
             embedder = _DEFAULTS[model] = SentenceTransformerEmbedder(model)
         return embedder
+
+
+class VectorIndex:
+    """The vectors of recent articles in one float32 matrix, for "Related Articles".
+
+    ``nearest`` is one matrix-vector product over the rows held and a top-k by
+    ``np.argpartition``, so a look-up costs what the window holds, never what the archive holds:
+    rows older than ``horizon`` before the newest one (and beyond ``capacity``) are dropped, in
+    the order they were added. Pass the top-k (with the article's own story members) to
+    ``similarity.related`` as its candidates, instead of every article.
+    """
+
+    def __init__(
+        self, dim: int, *, horizon: timedelta = timedelta(days=7), capacity: int = 500_000
+    ) -> None:
+        self.dim = dim
+        self.horizon = horizon
+        self.capacity = capacity
+        self._rows: Vectors = np.zeros((1024, dim), dtype=np.float32)
+        self._times = np.zeros(1024, dtype=np.float64)  # POSIX seconds of each row
+        self._keys: list[str] = []  # row - start -> key
+        self._start = 0  # rows before it are dropped
+        self._end = 0
+        self._newest = -np.inf
+
+    def __len__(self) -> int:
+        return self._end - self._start
+
+    def add(self, key: str, vector: npt.ArrayLike, at: datetime) -> None:
+        self.add_many([key], unit_rows(vector), [at])
+
+    def add_many(
+        self, keys: Sequence[str], vectors: npt.ArrayLike, times: Sequence[datetime]
+    ) -> None:
+        """Append rows (in time order, ideally), then drop what fell out of the horizon."""
+        rows = unit_rows(vectors)
+        if rows.shape != (len(keys), self.dim) or len(times) != len(keys):
+            raise ValueError(f"want {len(keys)} rows of dimension {self.dim}")
+        if not keys:
+            return
+        self._reserve(len(keys))
+        end = self._end + len(keys)
+        self._rows[self._end : end] = rows
+        self._times[self._end : end] = [t.timestamp() for t in times]
+        self._keys.extend(keys)
+        self._end = end
+        self._newest = max(self._newest, float(self._times[self._end - len(keys) : end].max()))
+        horizon = self._newest - self.horizon.total_seconds()
+        start = self._start
+        while start < self._end and (
+            self._times[start] < horizon or self._end - start > self.capacity
+        ):
+            start += 1
+        del self._keys[: start - self._start]
+        self._start = start
+
+    def nearest(
+        self, vector: npt.ArrayLike, k: int = 32, *, exclude: Collection[str] = ()
+    ) -> list[tuple[str, float]]:
+        """The ``k`` rows most like ``vector`` (cosine), best first, as (key, score)."""
+        held = self._end - self._start
+        if not held or k <= 0:
+            return []
+        query = unit_rows(vector)[0]
+        scores = self._rows[self._start : self._end] @ query
+        want = min(held, k + len(exclude))
+        top = np.argpartition(-scores, want - 1)[:want] if want < held else np.arange(held)
+        top = top[np.argsort(-scores[top], kind="stable")]
+        out = [(self._keys[i], float(scores[i])) for i in top if self._keys[i] not in exclude]
+        return out[:k]
+
+    def _reserve(self, extra: int) -> None:
+        need = self._end + extra
+        if need <= self._rows.shape[0]:
+            return
+        held = self._end - self._start
+        size = self._rows.shape[0]  # compact in place of growing while half stays free
+        while 2 * (held + extra) > size:
+            size *= 2
+        rows = np.zeros((size, self.dim), dtype=np.float32)
+        times = np.zeros(rows.shape[0], dtype=np.float64)
+        rows[:held] = self._rows[self._start : self._end]
+        times[:held] = self._times[self._start : self._end]
+        self._rows, self._times = rows, times
+        self._start, self._end = 0, held

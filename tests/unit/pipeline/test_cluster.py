@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broadsheet.pipeline.cluster import StoryGrouper, tokens
+from broadsheet.pipeline.cluster import CLUSTER_LEAD_CHARS, StoryGrouper, cluster_text, tokens
 
 T0 = datetime(2025, 6, 1, 8, 0, tzinfo=UTC)
 
@@ -179,3 +179,13 @@ def test_representative_title_with_vectors_is_nearest_the_centroid() -> None:
     g.add(1, "b", title="Central", lead="", at=T0, vector=_vec(0, 1))
     g.add(1, "c", title="Other side", lead="", at=T0, vector=_vec(0))
     assert g.representative_title(1) == "Central"
+
+
+def test_cluster_text_keeps_the_headline_and_cuts_a_long_lead_at_a_word() -> None:
+    lead = "word " * 100
+    text = cluster_text("Flood  hits\nthe coast", lead)
+    assert text.startswith("Flood hits the coast. word")
+    assert len(text) <= len("Flood hits the coast. ") + CLUSTER_LEAD_CHARS
+    assert text.endswith("word")
+    assert cluster_text("Headline", "") == "Headline"
+    assert cluster_text("", "Short lead.") == "Short lead."

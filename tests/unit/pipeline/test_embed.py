@@ -84,3 +84,25 @@ def test_text_key_is_stable_over_white_space_only() -> None:
 def test_one_embedder_per_model_name() -> None:
     assert get_embedder() is get_embedder()
     assert get_embedder().name.startswith("st:all-MiniLM-L6-v2")
+
+
+def test_vector_index_finds_the_nearest_within_its_horizon() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from broadsheet.pipeline.embed import VectorIndex
+
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((3000, 16)).astype(np.float32)
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    index = VectorIndex(16, horizon=timedelta(hours=10))
+    for i, vector in enumerate(vectors):
+        index.add(str(i), vector, t0 + timedelta(minutes=i))
+    assert len(index) == 601  # the last ten hours only: memory follows the window
+    units = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    query = vectors[2990]
+    expected = np.argsort(-(units[2399:] @ units[2990]))[:4] + 2399
+    found = index.nearest(query, k=4)
+    assert [key for key, _ in found] == [str(i) for i in expected]
+    assert found[0] == ("2990", pytest.approx(1.0, abs=1e-5))
+    assert "2990" not in {key for key, _ in index.nearest(query, k=4, exclude={"2990"})}
+    assert index.nearest(vectors[0], k=0) == []
