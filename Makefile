@@ -26,6 +26,8 @@ eval: $(STAMP)  ## quality on every development set, held to the floors in eval/
 
 bench: $(STAMP)  ## speed against a baseline measured in the same run; prints ratios
 	$(BIN)/python -m bench.extraction
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.stories
 
 install: $(STAMP)
 
