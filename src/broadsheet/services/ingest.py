@@ -359,7 +359,8 @@ class Ingestor:
                     grouper.add(
                         story_id, claim.id, title=row.title, lead=lead, at=at, vector=vector
                     )
-                title = grouper.representative_title(story_id) if story_id in grouper else row.title
+                # a copy of an article whose story left the window keeps that story's headline
+                title = grouper.representative_title(story_id) if story_id in grouper else None
                 story_store.refresh(conn, story_id, title=title)
                 placed += 1
         return placed

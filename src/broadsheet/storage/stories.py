@@ -61,7 +61,7 @@ def create(conn: Connection, *, title: str, seen_at: datetime, now: datetime) ->
     return int(result.scalar_one())
 
 
-def refresh(conn: Connection, story_id: int, *, title: str) -> None:
+def refresh(conn: Connection, story_id: int, *, title: str | None = None) -> None:
     """Recompute a story's counts and times from its articles and bump its version, so that
     anything cached for the old membership (AI summaries) is known to be stale. Duplicates
     (wire copies) are members but not separate coverage: they are not counted."""
@@ -76,11 +76,12 @@ def refresh(conn: Connection, story_id: int, *, title: str) -> None:
     ).one()
     n, sources_n, first, last = counts
     values: dict[str, Any] = {
-        "title": title,
         "article_count": n,
         "source_count": sources_n,
         "version": stories.c.version + 1,
     }
+    if title is not None:  # None: keep the story's headline
+        values["title"] = title
     if first is not None:
         values["first_seen_at"] = _as_aware(first)
         values["last_seen_at"] = _as_aware(last)
